@@ -1,0 +1,73 @@
+/**
+ * The user row both sinks store, and the transform that derives it from an API user.
+ *
+ * Column names and meanings stay compatible with the classic Airflow/Spark pipeline's
+ * `spark_streams.created_users`; `email_domain` and `registered_year` are derived.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import type { User } from "./RandomUser.js"
+
+/** One cleaned user, keyed by the API's `login.uuid` (deterministic, never random). */
+export const UserRow = Schema.Struct({
+  id: Schema.UUID,
+  first_name: Schema.String,
+  last_name: Schema.String,
+  gender: Schema.String,
+  address: Schema.String,
+  post_code: Schema.String,
+  email: Schema.String,
+  username: Schema.String,
+  registered_date: Schema.String,
+  phone: Schema.String,
+  picture: Schema.String,
+  email_domain: Schema.String,
+  registered_year: Schema.Int
+})
+
+/** @since 0.1.0 */
+export type UserRow = typeof UserRow.Type
+
+/** The classic columns, in table order: what the Cassandra table holds. */
+export const classicColumns = [
+  "id",
+  "first_name",
+  "last_name",
+  "gender",
+  "address",
+  "post_code",
+  "email",
+  "username",
+  "registered_date",
+  "phone",
+  "picture"
+] as const
+
+/** Every column, in table order: the classic ones plus the derived ones. */
+export const allColumns = [...classicColumns, "email_domain", "registered_year"] as const
+
+/**
+ * Cleans and derives a row from an API user. Pure and total: every field it reads was
+ * already checked by the `User` schema, so it cannot fail.
+ */
+export const fromUser = (user: User): UserRow => {
+  const { location: l } = user
+  const email = user.email.trim().toLowerCase()
+  const at = email.lastIndexOf("@")
+  return {
+    id: user.login.uuid.toLowerCase(),
+    first_name: user.name.first.trim(),
+    last_name: user.name.last.trim(),
+    gender: user.gender,
+    address: `${l.street.number} ${l.street.name}, ${l.city}, ${l.state}, ${l.country}`,
+    post_code: String(l.postcode),
+    email,
+    username: user.login.username,
+    registered_date: user.registered.date,
+    phone: user.phone,
+    picture: user.picture.medium,
+    email_domain: at >= 0 ? email.slice(at + 1) : "",
+    registered_year: new Date(user.registered.date).getUTCFullYear()
+  }
+}
