@@ -151,14 +151,15 @@ wait_ready() { # wait_ready <service> <port> <timeout> <pid|""> <probe-fn> [args
   while ((SECONDS < deadline)); do
     if "$@"; then return 0; fi
     if [[ -n "$pid" ]] && ! pid_alive "$pid"; then
-      log "$svc (port $port) died during start-up (pid $pid)"
+      log "$svc (at $port) died during start-up (pid $pid)"
       show_log_tail "$svc"
       return 1
     fi
     sleep 1
   done
-  log "$svc (port $port) did not become ready within ${timeout}s"
-  show_log_tail "$svc"
+  log "$svc (at $port) did not become ready within ${timeout}s"
+  # Our log says nothing about a service we did not start.
+  if [[ -n "$pid" ]]; then show_log_tail "$svc"; fi
   return 1
 }
 
