@@ -1,0 +1,231 @@
+/**
+ * The live broker: Redpanda or Apache Kafka over kafkajs.
+ *
+ * Consumption hands each kafkajs batch to the Stream through a bounded queue and keeps
+ * `eachBatch` waiting (heartbeating) until the batch's `commit` ran, so an offset is
+ * committed only after the pipeline wrote the batch, and a slow sink slows the fetcher
+ * instead of filling memory. Notes in ../shared/NOTES.md explain each pitfall avoided.
+ *
+ * @since 0.1.0
+ */
+import { Config, Deferred, Duration, Effect, Layer, Queue, Runtime, Schedule, Stream } from "effect"
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type EachBatchPayload, type LogEntry } from "kafkajs"
+import {
+  Broker,
+  BrokerError,
+  type Batch,
+  type BrokerService,
+  type ConsumedRecord,
+  type ConsumeOptions
+} from "../src/Broker.js"
+
+/** Connection and tuning options. */
+export interface KafkaBrokerOptions {
+  readonly brokers: ReadonlyArray<string>
+  readonly clientId?: string | undefined
+  /** Upper bound of a fetch per partition: the batch size in bytes (default 4 MiB). */
+  readonly maxBytesPerPartition?: number | undefined
+  /** Batches fetched in parallel, one per partition at most (default 3). */
+  readonly partitionsConsumedConcurrently?: number | undefined
+  readonly sessionTimeout?: Duration.DurationInput | undefined
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
+  /** kafkajs's own log level: its warnings say why a group rebalanced (default "warn"). */
+  readonly logLevel?: "nothing" | "error" | "warn" | "info" | undefined
+}
+
+const levels = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO
+} as const
+
+/** One compact line per kafkajs log entry, on stderr, instead of its JSON blobs. */
+const logCreator = () => ({ namespace, label, log }: LogEntry) => {
+  const { message, error } = log as { message: string; error?: string }
+  process.stderr.write(`kafkajs ${label} [${namespace}] ${message}${error ? `: ${error}` : ""}\n`)
+}
+
+const describe = (cause: unknown): string =>
+  cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+
+/** kafkajs error types that mean "the group moved on"; the batch will be redelivered. */
+const rebalanceErrors = new Set(["REBALANCE_IN_PROGRESS", "ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "NOT_COORDINATOR"])
+
+const errorType = (cause: unknown): string | undefined =>
+  typeof cause === "object" && cause !== null && "type" in cause && typeof cause.type === "string" ? cause.type : undefined
+
+const isUnavailable = (cause: unknown): boolean => {
+  const name = cause instanceof Error ? cause.name : ""
+  return name === "KafkaJSConnectionError" || name === "KafkaJSNumberOfRetriesExceeded" ||
+    name === "KafkaJSRequestTimeoutError" || name === "KafkaJSBrokerNotFound" || name === "KafkaJSConnectionClosedError"
+}
+
+const fail = (reason: BrokerError["reason"], what: string) => (cause: unknown) =>
+  new BrokerError({
+    reason: errorType(cause) === "UNKNOWN_TOPIC_OR_PARTITION" ? "UnknownTopic" : isUnavailable(cause) ? "Unavailable" : reason,
+    message: `${what}: ${describe(cause)}`,
+    cause
+  })
+
+const headersOf = (headers: Record<string, unknown> | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v !== undefined) out[k] = Array.isArray(v) ? String(v[0]) : String(v)
+  }
+  return out
+}
+
+/** Connects a producer and an admin client; `consume` joins groups on demand. */
+export const make = (options: KafkaBrokerOptions): Effect.Effect<BrokerService, BrokerError, import("effect").Scope.Scope> =>
+  Effect.gen(function*() {
+    const kafka = new Kafka({
+      clientId: options.clientId ?? "pandaflow",
+      brokers: [...options.brokers],
+      logLevel: levels[options.logLevel ?? "warn"],
+      logCreator,
+      connectionTimeout: 5_000,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 }
+    })
+    const connected = <C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: C, what: string) =>
+      Effect.acquireRelease(
+        Effect.tryPromise({ try: () => client.connect(), catch: fail("Unavailable", `cannot connect ${what} to ${options.brokers.join(",")}`) }),
+        () => Effect.promise(() => client.disconnect()).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+      ).pipe(Effect.as(client))
+
+    // The default partitioner is Java's murmur2: the same key lands where the Java client
+    // (and our in-memory double) put it.
+    const producer = yield* connected(kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false }), "producer")
+    const admin = yield* connected(kafka.admin(), "admin")
+
+    const produce: BrokerService["produce"] = (topic, records) =>
+      records.length === 0 ? Effect.void : Effect.tryPromise({
+        try: () =>
+          producer.send({
+            topic,
+            acks: -1,
+            messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : {} }))
+          }),
+        catch: fail("ProduceFailed", `produce ${records.length} records to ${topic}`)
+      }).pipe(Effect.asVoid)
+
+    const createTopic: BrokerService["createTopic"] = (spec) =>
+      Effect.tryPromise({
+        try: () => admin.createTopics({ topics: [{ topic: spec.name, numPartitions: spec.partitions }], waitForLeaders: true }),
+        catch: fail("AdminFailed", `create topic ${spec.name}`)
+      }).pipe(Effect.asVoid)
+
+    const describeTopic: BrokerService["describeTopic"] = (topic) =>
+      Effect.tryPromise({ try: () => admin.fetchTopicOffsets(topic), catch: fail("AdminFailed", `describe topic ${topic}`) }).pipe(
+        Effect.map((ps) => ps.map((p) => ({ partition: p.partition, low: p.low, high: p.high })).sort((a, b) => a.partition - b.partition))
+      )
+
+    const committed: BrokerService["committed"] = (topic, groupId) =>
+      Effect.tryPromise({
+        try: () => admin.fetchOffsets({ groupId, topics: [topic] }),
+        catch: fail("AdminFailed", `fetch offsets of group ${groupId}`)
+      }).pipe(Effect.map((topics) => {
+        const out = new Map<number, string>()
+        for (const p of topics.find((t) => t.topic === topic)?.partitions ?? []) {
+          if (p.offset !== "-1") out.set(p.partition, p.offset)
+        }
+        return out
+      }))
+
+    const consume = (consumeOptions: ConsumeOptions) => consumeWith(kafka, options, consumeOptions)
+    return { produce, consume, createTopic, describeTopic, committed }
+  })
+
+const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic }: ConsumeOptions): Stream.Stream<Batch, BrokerError> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const concurrency = options.partitionsConsumedConcurrently ?? 3
+    const heartbeatEvery = Duration.decode(options.heartbeatInterval ?? "3 seconds")
+    // One slot per concurrently fetched partition: a full queue blocks the fetcher.
+    const queue = yield* Queue.bounded<Batch>(concurrency)
+    const crashed = yield* Deferred.make<never, BrokerError>()
+    const pending = new Set<Deferred.Deferred<void, BrokerError>>()
+    const runtime = yield* Effect.runtime<never>()
+    const consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
+      sessionTimeout: Duration.toMillis(options.sessionTimeout ?? "30 seconds"),
+      heartbeatInterval: Duration.toMillis(heartbeatEvery)
+    })
+
+    const handle = ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) =>
+      Effect.gen(function*() {
+        if (batch.messages.length === 0 || !isRunning() || isStale()) return
+        const records: Array<ConsumedRecord> = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key === null ? null : m.key.toString("utf8"),
+          value: m.value === null ? null : m.value.toString("utf8"),
+          headers: headersOf(m.headers)
+        }))
+        const last = records[records.length - 1]!.offset
+        const done = yield* Deferred.make<void, BrokerError>()
+        const commit = Effect.tryPromise({
+          try: () => consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }]),
+          catch: fail("CommitFailed", `commit ${batch.topic}[${batch.partition}]@${last} for group ${groupId}`)
+        }).pipe(
+          Effect.tapBoth({ onFailure: (e) => Deferred.fail(done, e), onSuccess: () => Deferred.succeed(done, undefined) }),
+          // After a rebalance the new owner redelivers this batch; sinks upsert, so nothing is lost.
+          Effect.catchIf((e) => rebalanceErrors.has(errorType(e.cause) ?? ""), (e) =>
+            Effect.logWarning(`commit skipped, group rebalanced: ${e.message}`))
+        )
+        pending.add(done)
+        const heartbeats = Effect.promise(() => heartbeat().catch(() => undefined)).pipe(
+          Effect.repeat(Schedule.spaced(heartbeatEvery)),
+          Effect.zipRight(Effect.never)
+        )
+        yield* Effect.raceFirst(Effect.zipRight(Queue.offer(queue, { topic: batch.topic, partition: batch.partition, records, commit }), Deferred.await(done)), heartbeats).pipe(
+          Effect.ensuring(Effect.sync(() => pending.delete(done)))
+        )
+        resolveOffset(last)
+      })
+
+    yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          await consumer.connect()
+          await consumer.subscribe({ topics: [topic], fromBeginning: true })
+          consumer.on(consumer.events.CRASH, ({ payload }) => {
+            if (!payload.restart) {
+              Runtime.runFork(runtime)(Deferred.fail(crashed, fail("ConsumeFailed", `consumer of ${topic} crashed`)(payload.error)))
+            }
+          })
+          await consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: concurrency,
+            eachBatch: (payload) => Runtime.runPromise(runtime)(handle(payload))
+          })
+        },
+        catch: fail("Unavailable", `cannot join group ${groupId} on ${topic}`)
+      }),
+      () => Effect.promise(() => consumer.disconnect()).pipe(Effect.timeout("15 seconds"), Effect.ignore)
+    )
+    // Runs before the disconnect above (finalizers run in reverse): kafkajs waits for every
+    // running eachBatch, so each must be released first, uncommitted, or shutdown hangs.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(pending, (d) => Deferred.fail(d, new BrokerError({ reason: "ConsumeFailed", message: "consumer stopping" })), { discard: true }).pipe(
+        Effect.zipRight(Queue.shutdown(queue))
+      ))
+    return Stream.fromQueue(queue).pipe(Stream.interruptWhen(Deferred.await(crashed)))
+  }))
+
+/** The live broker as the `Broker` service. */
+export const layer = (options: KafkaBrokerOptions): Layer.Layer<Broker, BrokerError> => Layer.scoped(Broker, make(options))
+
+/** Reads `PANDAFLOW_BROKERS` (comma-separated host:port) and `PANDAFLOW_KAFKA_CLIENT_ID`. */
+export const config: Config.Config<KafkaBrokerOptions> = Config.all({
+  brokers: Config.array(Config.nonEmptyString(), "PANDAFLOW_BROKERS"),
+  clientId: Config.withDefault(Config.string("PANDAFLOW_KAFKA_CLIENT_ID"), "pandaflow")
+})
+
+/** The live broker configured from the environment. */
+export const layerConfig = (overrides: Partial<KafkaBrokerOptions> = {}) =>
+  Layer.unwrapEffect(Effect.map(config, (c) => layer({ ...c, ...overrides })))

@@ -1,0 +1,201 @@
+/**
+ * An in-memory broker with Kafka's semantics, for unit tests and the embedded mode:
+ * partitions by the murmur2 key hash, per-group committed offsets, partitions shared
+ * among the members of a group, one batch in flight per partition, and redelivery of
+ * everything uncommitted when a partition changes owner (restart or rebalance).
+ *
+ * Held to the real broker by test/contract/Broker.contract.ts.
+ *
+ * @since 0.1.0
+ */
+import { Deferred, Effect, Layer, Ref, Stream } from "effect"
+import {
+  Broker,
+  BrokerError,
+  type Batch,
+  type BrokerService,
+  type ConsumedRecord,
+  type ConsumeOptions,
+  type PartitionOffsets,
+  type ProducerRecord
+} from "../src/Broker.js"
+import { partitionFor } from "./Murmur2.js"
+
+/** Tuning of the double. */
+export interface MemoryBrokerOptions {
+  /** Records a batch at most (kafkajs batches are bounded by bytes instead). */
+  readonly maxBatchSize?: number | undefined
+  /** Partitions of a topic created implicitly by a produce, as `num.partitions`. */
+  readonly defaultPartitions?: number | undefined
+}
+
+interface Group {
+  /** Members in join order; partition p belongs to member p % members.length. */
+  readonly members: ReadonlyArray<number>
+  readonly committed: ReadonlyMap<string, number>
+  /** Partitions with a batch handed out and not yet committed: `topic:partition`. */
+  readonly inFlight: ReadonlySet<string>
+  readonly generation: number
+}
+
+interface State {
+  readonly topics: ReadonlyMap<string, ReadonlyArray<ReadonlyArray<ConsumedRecord>>>
+  readonly groups: ReadonlyMap<string, Group>
+  /** Completed on every change, then replaced: how waiting consumers wake up. */
+  readonly changed: Deferred.Deferred<void>
+  readonly nextMember: number
+}
+
+type Claim =
+  | { readonly _tag: "Batch"; readonly batch: Batch }
+  | { readonly _tag: "Wait"; readonly changed: Deferred.Deferred<void> }
+
+const emptyGroup: Group = { members: [], committed: new Map(), inFlight: new Set(), generation: 0 }
+const tp = (topic: string, partition: number) => `${topic}:${partition}`
+
+/** Builds a fresh, empty broker. */
+export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerService> =>
+  Effect.gen(function*() {
+    const maxBatch = options.maxBatchSize ?? 500
+    const defaultPartitions = options.defaultPartitions ?? 3
+    const state = yield* Ref.make<State>({
+      topics: new Map(),
+      groups: new Map(),
+      changed: yield* Deferred.make<void>(),
+      nextMember: 0
+    })
+
+    /** Applies `f` and, when it changed what consumers can see, wakes every waiting one. */
+    const modify = <A>(f: (s: State) => readonly [A, Omit<State, "changed">, wake?: boolean]) =>
+      Effect.flatMap(Deferred.make<void>(), (next) =>
+        Ref.modify(state, (s): readonly [readonly [A, Deferred.Deferred<void> | undefined], State] => {
+          const [a, updated, wake = true] = f(s)
+          return wake
+            ? [[a, s.changed], { ...updated, changed: next }]
+            : [[a, undefined], { ...updated, changed: s.changed }]
+        })).pipe(Effect.flatMap(([a, previous]) =>
+          previous === undefined ? Effect.succeed(a) : Effect.as(Deferred.succeed(previous, undefined), a)))
+
+    const updateGroup = (s: State, groupId: string, f: (g: Group) => Group): State => ({
+      ...s,
+      groups: new Map(s.groups).set(groupId, f(s.groups.get(groupId) ?? emptyGroup))
+    })
+
+    const createTopic: BrokerService["createTopic"] = (spec) =>
+      modify((s) => [undefined, s.topics.has(spec.name) ? s : {
+        ...s,
+        topics: new Map(s.topics).set(spec.name, Array.from({ length: spec.partitions }, () => []))
+      }])
+
+    const produce: BrokerService["produce"] = (topic, records) =>
+      modify((s) => {
+        const logs = (s.topics.get(topic) ?? Array.from({ length: defaultPartitions }, () => [])).map((l) => [...l])
+        for (const r of records) {
+          const partition = partitionFor(r.key, logs.length)
+          const log = logs[partition]!
+          log.push({
+            topic,
+            partition,
+            offset: String(log.length),
+            key: r.key,
+            value: r.value,
+            headers: { ...r.headers }
+          })
+        }
+        return [undefined, { ...s, topics: new Map(s.topics).set(topic, logs) }]
+      })
+
+    const describeTopic: BrokerService["describeTopic"] = (topic) =>
+      Effect.flatMap(Ref.get(state), (s) => {
+        const logs = s.topics.get(topic)
+        return logs === undefined
+          ? Effect.fail(new BrokerError({ reason: "UnknownTopic", message: `topic ${topic} does not exist` }))
+          : Effect.succeed(logs.map((log, partition): PartitionOffsets => ({ partition, low: "0", high: String(log.length) })))
+      })
+
+    const committed: BrokerService["committed"] = (topic, groupId) =>
+      Effect.map(Ref.get(state), (s) => {
+        const out = new Map<number, string>()
+        for (const [key, offset] of s.groups.get(groupId)?.committed ?? []) {
+          const i = key.lastIndexOf(":")
+          if (key.slice(0, i) === topic) out.set(Number(key.slice(i + 1)), String(offset))
+        }
+        return out
+      })
+
+    const consume = ({ groupId, topic }: ConsumeOptions): Stream.Stream<Batch, BrokerError> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const member = yield* modify((s) => [s.nextMember, {
+          ...updateGroup(s, groupId, (g) => ({ ...g, members: [...g.members, s.nextMember], generation: g.generation + 1 })),
+          nextMember: s.nextMember + 1
+        }])
+        // Leaving the group hands our partitions, and anything we did not commit, to the others.
+        yield* Effect.addFinalizer(() =>
+          modify((s) => [undefined, updateGroup(s, groupId, (g) => ({
+            ...g,
+            members: g.members.filter((m) => m !== member),
+            inFlight: new Set([...g.inFlight].filter((k) => !owned.has(k))),
+            generation: g.generation + 1
+          }))]))
+        // Fetch positions are per member and per generation, as after a Kafka rebalance.
+        const positions = new Map<string, number>()
+        const owned = new Set<string>()
+        let generation = -1
+        let cursor = 0
+
+        const commitOf = (partition: number, next: number, gen: number) =>
+          modify((s) => [undefined, updateGroup(s, groupId, (g) => {
+            const key = tp(topic, partition)
+            const inFlight = new Set(g.inFlight)
+            if (g.generation === gen) inFlight.delete(key)
+            const committedAt = Math.max(g.committed.get(key) ?? 0, next)
+            return { ...g, inFlight, committed: new Map(g.committed).set(key, committedAt) }
+          })])
+
+        /** Takes the next available batch from a partition we own, or waits for a change. */
+        const next: Effect.Effect<Batch> = Effect.gen(function*() {
+          while (true) {
+            const claimed = yield* modify((s): readonly [Claim, Omit<State, "changed">, boolean] => {
+              const g = s.groups.get(groupId) ?? emptyGroup
+              const logs = s.topics.get(topic) ?? []
+              if (g.generation !== generation) {
+                generation = g.generation
+                positions.clear()
+                owned.clear()
+              }
+              const index = g.members.indexOf(member)
+              for (let i = 0; i < logs.length; i++) {
+                const partition = (cursor + i) % logs.length
+                const key = tp(topic, partition)
+                if (index < 0 || partition % g.members.length !== index || g.inFlight.has(key)) continue
+                const log = logs[partition]!
+                const from = positions.get(key) ?? g.committed.get(key) ?? 0
+                if (from >= log.length) continue
+                const records = log.slice(from, from + maxBatch)
+                positions.set(key, from + records.length)
+                owned.add(key)
+                cursor = partition + 1
+                const gen = g.generation
+                const batch: Batch = {
+                  topic,
+                  partition,
+                  records,
+                  commit: commitOf(partition, from + records.length, gen)
+                }
+                const claimedState = updateGroup(s, groupId, (g) => ({ ...g, inFlight: new Set(g.inFlight).add(key) }))
+                return [{ _tag: "Batch", batch }, claimedState, false]
+              }
+              return [{ _tag: "Wait", changed: s.changed }, s, false]
+            })
+            if (claimed._tag === "Batch") return claimed.batch
+            yield* Deferred.await(claimed.changed)
+          }
+        })
+        return Stream.repeatEffect(next)
+      }))
+
+    return { produce, consume, createTopic, describeTopic, committed }
+  })
+
+/** The double as the `Broker` service. */
+export const layer = (options: MemoryBrokerOptions = {}): Layer.Layer<Broker> => Layer.effect(Broker, make(options))

@@ -1,0 +1,106 @@
+/**
+ * The Broker contract: one suite, run unchanged against every implementation
+ * (test/contract/Broker.test.ts). A double that passes it behaves like Kafka in every
+ * way the pipeline relies on.
+ */
+import { expect, it } from "@effect/vitest"
+import { Chunk, Effect, type Layer, Stream } from "effect"
+import { describe } from "vitest"
+import { Broker, type Batch, type ConsumedRecord, lag } from "../../src/Broker.js"
+import { partitionFor } from "../../layers/Murmur2.js"
+import { unique } from "../support/env.js"
+
+const keys = Array.from({ length: 50 }, (_, i) => `user-${i}`)
+const messages = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => ({ key: keys[(from + i) % keys.length]!, value: JSON.stringify({ seq: from + i }) }))
+
+/** Reads batches until `n` records arrived; commits each one when `commit` is true. */
+const take = (topic: string, groupId: string, n: number, commit: boolean) =>
+  Effect.flatMap(Broker, (broker) =>
+    broker.consume({ topic, groupId }).pipe(
+      Stream.mapEffect((batch: Batch) => (commit ? Effect.as(batch.commit, batch) : Effect.succeed(batch))),
+      Stream.mapAccum(0, (seen, batch) => [seen + batch.records.length, { seen: seen + batch.records.length, batch }] as const),
+      Stream.takeUntil(({ seen }) => seen >= n),
+      Stream.runCollect,
+      Effect.map((chunk) => Chunk.toReadonlyArray(chunk).flatMap(({ batch }) => batch.records)),
+      Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`fewer than ${n} records on ${topic} within 60 s`) })
+    ))
+
+const seqOf = (r: ConsumedRecord) => (JSON.parse(r.value ?? "{}") as { seq: number }).seq
+
+export const brokerContract = (name: string, layer: () => Layer.Layer<Broker, unknown>) =>
+  describe(`Broker contract: ${name}`, () => {
+    const run = <A, E>(effect: Effect.Effect<A, E, Broker>) => Effect.provide(effect, layer())
+
+    it.live("creates topics idempotently and describes their partitions", () =>
+      run(Effect.gen(function*() {
+        const broker = yield* Broker
+        const topic = unique("contract-topic")
+        yield* broker.createTopic({ name: topic, partitions: 3 })
+        yield* broker.createTopic({ name: topic, partitions: 3 })
+        const partitions = yield* broker.describeTopic(topic)
+        expect(partitions.map((p) => [p.partition, p.high])).toEqual([[0, "0"], [1, "0"], [2, "0"]])
+        const missing = yield* Effect.flip(broker.describeTopic(unique("no-such-topic")))
+        expect(missing.reason).toBe("UnknownTopic")
+      })))
+
+    it.live("delivers 1,000 keyed records, each key on its murmur2 partition, in per-key order", () =>
+      run(Effect.gen(function*() {
+        const broker = yield* Broker
+        const topic = unique("contract-order")
+        yield* broker.createTopic({ name: topic, partitions: 3 })
+        yield* broker.produce(topic, messages(400))
+        yield* broker.produce(topic, messages(600, 400))
+        const records = yield* take(topic, unique("g"), 1000, true)
+        expect(records).toHaveLength(1000)
+        expect(new Set(records.map(seqOf)).size).toBe(1000)
+        const lastSeqByKey = new Map<string, number>()
+        for (const r of records) {
+          expect(r.partition).toBe(partitionFor(r.key!, 3))
+          const seq = seqOf(r)
+          expect(seq).toBeGreaterThan(lastSeqByKey.get(r.key!) ?? -1)
+          lastSeqByKey.set(r.key!, seq)
+        }
+        const high = yield* broker.describeTopic(topic)
+        expect(high.reduce((n, p) => n + Number(p.high), 0)).toBe(1000)
+      })))
+
+    it.live("commits per group: a committed group has no lag and resumes after its commit", () =>
+      run(Effect.gen(function*() {
+        const broker = yield* Broker
+        const topic = unique("contract-commit")
+        const group = unique("g")
+        yield* broker.createTopic({ name: topic, partitions: 3 })
+        yield* broker.produce(topic, messages(300))
+        expect(yield* lag(topic, group)).toBe(300)
+        yield* take(topic, group, 300, true)
+        expect(yield* lag(topic, group)).toBe(0)
+        const committed = yield* broker.committed(topic, group)
+        const partitions = yield* broker.describeTopic(topic)
+        for (const p of partitions) {
+          if (p.high !== "0") expect(committed.get(p.partition)).toBe(p.high)
+        }
+        // A restarted member of the same group sees only what came after the commit.
+        yield* broker.produce(topic, messages(30, 300))
+        const after = yield* take(topic, group, 30, true)
+        expect(after.map(seqOf).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => 300 + i))
+        // Another group is independent and starts at the beginning.
+        const other = yield* take(topic, unique("g"), 330, false)
+        expect(other).toHaveLength(330)
+      })))
+
+    it.live("redelivers what a consumer read but never committed", () =>
+      run(Effect.gen(function*() {
+        const broker = yield* Broker
+        const topic = unique("contract-redeliver")
+        const group = unique("g")
+        yield* broker.createTopic({ name: topic, partitions: 3 })
+        yield* broker.produce(topic, messages(120))
+        const first = yield* take(topic, group, 120, false)
+        expect(first).toHaveLength(120)
+        expect(yield* lag(topic, group)).toBe(120)
+        const again = yield* take(topic, group, 120, true)
+        expect(again.map(seqOf).sort((a, b) => a - b)).toEqual(first.map(seqOf).sort((a, b) => a - b))
+        expect(yield* lag(topic, group)).toBe(0)
+      })))
+  })

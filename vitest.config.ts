@@ -1,0 +1,33 @@
+import { defineConfig } from "vitest/config"
+
+// Two projects: `unit` needs nothing but Node; `services` talks to the real broker,
+// Postgres and Cassandra that `pnpm services:up` starts (scripts/test-all.sh does it).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts", "test/scheduler/**/*.test.ts"],
+          testTimeout: 30_000
+        }
+      },
+      {
+        test: {
+          name: "services",
+          include: [
+            "test/contract/**/*.test.ts",
+            "test/integration/**/*.test.ts",
+            "test/e2e/**/*.test.ts",
+            "test/reliability/**/*.test.ts"
+          ],
+          // The machine has two cores shared with three servers: one file at a time.
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 180_000,
+          hookTimeout: 180_000
+        }
+      }
+    ]
+  }
+})
