@@ -8,7 +8,8 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/unit/**/*.test.ts", "test/scheduler/**/*.test.ts"],
+          // `*.memory.test.ts` anywhere: end-to-end and reliability twins on the doubles.
+          include: ["test/unit/**/*.test.ts", "test/scheduler/**/*.test.ts", "test/**/*.memory.test.ts"],
           testTimeout: 30_000
         }
       },
@@ -21,6 +22,7 @@ export default defineConfig({
             "test/e2e/**/*.test.ts",
             "test/reliability/**/*.test.ts"
           ],
+          exclude: ["test/**/*.memory.test.ts"],
           // The machine has two cores shared with three servers: one file at a time.
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
