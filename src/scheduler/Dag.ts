@@ -1,0 +1,359 @@
+/**
+ * Tasks and DAGs: what a job runs.
+ *
+ * A task's output is a typed value handed to the tasks that depend on it (no XCom, no
+ * serialisation): `Dag.task("load", { deps: { rows: extract }, run: ({ inputs }) => … })`
+ * sees `inputs.rows` with `extract`'s output type. Each task has its own retry
+ * Schedule, per-attempt timeout, trigger rule and optional concurrency pool.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Data, Duration, Effect, Either, Exit, Option, Schedule } from "effect"
+import type { DataInterval } from "./Timetable.js"
+
+/** When a task runs, given its upstream outcomes (Airflow's trigger rules). */
+export type TriggerRule =
+  /** Every upstream succeeded (default). Otherwise the task is `upstream_failed` or `skipped`. */
+  | "all_success"
+  /** Every upstream finished, whatever its state. */
+  | "all_done"
+  /** No upstream failed (succeeded or skipped). */
+  | "none_failed"
+  /** Does not wait for upstream at all: runs as soon as the run starts. Takes no `deps`. */
+  | "always"
+
+/** Final state of one task within a run. */
+export type TaskState = "success" | "failed" | "upstream_failed" | "skipped" | "cancelled"
+
+/** An upstream task's outcome, as seen by a task whose rule lets it run after failures. */
+export type Upstream<A> =
+  | { readonly _tag: "Success"; readonly value: A }
+  | { readonly _tag: "Failed"; readonly error: string }
+  | { readonly _tag: "Skipped" }
+
+/** What a task attempt knows about its run. */
+export interface TaskContext {
+  /** The job (DAG) name. */
+  readonly job: string
+  /** The task name. */
+  readonly task: string
+  /** The run's id in the run store. */
+  readonly runId: string
+  /** The slot (epoch ms) the run is for. */
+  readonly slot: number
+  /** The data interval `[previous slot, slot)`, epoch ms. */
+  readonly interval: DataInterval
+  /** 1 for the first attempt, 2 for the first retry, … */
+  readonly attempt: number
+}
+
+/** An attempt exceeded its task's timeout. */
+export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
+  readonly task: string
+  readonly attempt: number
+  readonly timeout: Duration.Duration
+}> {
+  override get message(): string {
+    return `task "${this.task}" attempt ${this.attempt} timed out after ${Duration.format(this.timeout)}`
+  }
+}
+
+/** The DAG is not well formed. `reason` says how; `message` names the tasks involved. */
+export class DagError extends Data.TaggedError("DagError")<{
+  readonly dag: string
+  readonly reason: "UnknownDependency" | "Cycle" | "DuplicateTask" | "Empty" | "InvalidTask"
+  readonly message: string
+}> {}
+
+/** Hooks the runtime passes in so every attempt is recorded; they cannot fail. */
+export interface AttemptHooks {
+  readonly onStart: (attempt: number) => Effect.Effect<void>
+  readonly onEnd: (attempt: number, exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
+  /** Wraps one attempt, e.g. to hold a pool permit only while it runs (not while backing off). */
+  readonly around: <A, E, R>(attempt: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+/** Type-erased upstream results handed to `execute`. */
+export type UpstreamResults = ReadonlyMap<string, Upstream<unknown>>
+
+const TaskTypeId: unique symbol = Symbol.for("pandaflow/scheduler/Task")
+
+/** A task producing `A`, failing with `E`, needing `R`. */
+export interface Task<out A, out E = never, out R = never> {
+  readonly [TaskTypeId]: {
+    readonly _A: (_: never) => A
+    readonly _E: (_: never) => E
+    readonly _R: (_: never) => R
+  }
+  readonly name: string
+  /** Tasks whose outputs this task receives. */
+  readonly deps: ReadonlyArray<AnyTask>
+  /** Names of tasks this task runs after, without receiving their output. */
+  readonly after: ReadonlyArray<string>
+  readonly trigger: TriggerRule
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly pool: Option.Option<string>
+  /**
+   * Runs every attempt (retries and timeouts included) and returns the output.
+   * Type-erased so a DAG can hold tasks of different types; built by `task`.
+   */
+  readonly execute: (
+    upstream: UpstreamResults,
+    base: Omit<TaskContext, "attempt" | "task">,
+    hooks: AttemptHooks
+  ) => Effect.Effect<unknown, unknown, R>
+}
+
+/** Any task, whatever its types. */
+export interface AnyTask extends Task<unknown, unknown, unknown> {}
+
+/** The output type of a task. */
+export type OutputOf<T> = T extends Task<infer A, infer _E, infer _R> ? A : never
+/** The requirements of a task. */
+export type ContextOf<T> = T extends Task<infer _A, infer _E, infer R> ? R : never
+
+/** What a task's `run` receives as inputs, by trigger rule. */
+export type Inputs<Deps extends Record<string, AnyTask>, Rule extends TriggerRule> = Rule extends "all_success" ?
+  { readonly [K in keyof Deps]: OutputOf<Deps[K]> }
+  : Rule extends "none_failed" ?
+    { readonly [K in keyof Deps]: Exclude<Upstream<OutputOf<Deps[K]>>, { readonly _tag: "Failed" }> }
+  : { readonly [K in keyof Deps]: Upstream<OutputOf<Deps[K]>> }
+
+/** Options of `task`. */
+export interface TaskOptions<
+  Deps extends Record<string, AnyTask>,
+  Rule extends TriggerRule,
+  A,
+  E,
+  R,
+  RR
+> {
+  /** Upstream tasks, by the key under which their outputs appear in `inputs`. */
+  readonly deps?: Rule extends "always" ? never : Deps
+  /** Upstream task names to wait for without taking their output. */
+  readonly after?: Rule extends "always" ? never : ReadonlyArray<string>
+  readonly trigger?: Rule
+  /** Retry policy on failure (including timeouts); fed the error. Default: no retry. */
+  readonly retry?: Schedule.Schedule<unknown, E | TaskTimeout, RR>
+  /** Per-attempt timeout. */
+  readonly timeout?: Duration.DurationInput
+  /** Concurrency pool this task's attempts take a permit from. */
+  readonly pool?: string
+  readonly run: (
+    context: TaskContext & { readonly inputs: Inputs<Deps, Rule> }
+  ) => Effect.Effect<A, E, R>
+}
+
+/**
+ * Defines a task. `run` gets the run context (slot, data interval, run id, attempt) and
+ * the typed outputs of `deps`.
+ */
+export const task = <
+  A,
+  E = never,
+  R = never,
+  RR = never,
+  const Deps extends Record<string, AnyTask> = {},
+  Rule extends TriggerRule = "all_success"
+>(
+  name: string,
+  options: TaskOptions<Deps, Rule, A, E, R, RR>
+): Task<A, E | TaskTimeout, R | RR | ContextOf<Deps[keyof Deps]>> => {
+  const deps: Record<string, AnyTask> = options.deps ?? {}
+  const depKeys = Object.keys(deps)
+  const trigger: TriggerRule = options.trigger ?? "all_success"
+  const timeout = options.timeout === undefined ? Option.none() : Option.some(Duration.decode(options.timeout))
+
+  const execute = (
+    upstream: UpstreamResults,
+    base: Omit<TaskContext, "attempt" | "task">,
+    hooks: AttemptHooks
+  ): Effect.Effect<unknown, unknown, R | RR> => {
+    const inputs: Record<string, unknown> = {}
+    for (const key of depKeys) {
+      const result = upstream.get(deps[key]!.name) ?? { _tag: "Skipped" }
+      // all_success only runs when every upstream succeeded: hand over plain values.
+      inputs[key] = trigger === "all_success" && result._tag === "Success" ? result.value : result
+    }
+    let attempt = 0
+    const once = Effect.suspend(() => {
+      attempt += 1
+      const n = attempt
+      const body = options.run({ ...base, task: name, attempt: n, inputs: inputs as Inputs<Deps, Rule> })
+      const timed: Effect.Effect<A, E | TaskTimeout, R> = Option.match(timeout, {
+        onNone: () => body,
+        onSome: (limit) =>
+          Effect.timeoutFail(body, {
+            duration: limit,
+            onTimeout: () => new TaskTimeout({ task: name, attempt: n, timeout: limit })
+          })
+      })
+      return hooks.onStart(n).pipe(
+        Effect.zipRight(hooks.around(timed)),
+        Effect.onExit((exit) => hooks.onEnd(n, exit))
+      )
+    })
+    return options.retry === undefined ? once : Effect.retry(once, options.retry)
+  }
+
+  return {
+    [TaskTypeId]: { _A: (_) => _, _E: (_) => _, _R: (_) => _ },
+    name,
+    deps: Object.values(deps),
+    after: options.after ?? [],
+    trigger,
+    timeout,
+    pool: Option.fromNullable(options.pool),
+    execute
+  } as Task<A, E | TaskTimeout, R | RR | ContextOf<Deps[keyof Deps]>>
+}
+
+const DagTypeId: unique symbol = Symbol.for("pandaflow/scheduler/Dag")
+
+/** A validated DAG: tasks in a topological order, each with its upstream names. */
+export interface Dag<out R = never> {
+  readonly [DagTypeId]: { readonly _R: (_: never) => R }
+  readonly name: string
+  /** Topological order: every task comes after all its upstream tasks. */
+  readonly tasks: ReadonlyArray<AnyTask>
+  /** Upstream task names of each task (deps and `after`). */
+  readonly upstream: ReadonlyMap<string, ReadonlyArray<string>>
+}
+
+/**
+ * Builds a DAG from its tasks, validating it. Tasks reached through `deps` are included
+ * even when not listed. Fails with `DagError` on an empty DAG, two different tasks with
+ * one name, an `after` naming no task, or a cycle (the message shows the cycle).
+ */
+export const make = <const Tasks extends ReadonlyArray<AnyTask>>(
+  name: string,
+  tasks: Tasks
+): Either.Either<Dag<ContextOf<Tasks[number]>>, DagError> => {
+  const fail = (reason: DagError["reason"], message: string) =>
+    Either.left(new DagError({ dag: name, reason, message: `DAG "${name}": ${message}` }))
+  if (tasks.length === 0) return fail("Empty", "has no tasks")
+
+  const byName = new Map<string, AnyTask>()
+  const visit = (task: AnyTask): string | undefined => {
+    const existing = byName.get(task.name)
+    if (existing !== undefined) {
+      return existing === task ? undefined : `two different tasks are named "${task.name}"`
+    }
+    if (task.name.length === 0) return "a task has an empty name"
+    if (task.trigger === "always" && (task.deps.length > 0 || task.after.length > 0)) {
+      return `task "${task.name}" has trigger rule "always", which does not wait for upstream, but declares dependencies`
+    }
+    byName.set(task.name, task)
+    for (const dep of task.deps) {
+      const problem = visit(dep)
+      if (problem !== undefined) return problem
+    }
+    return undefined
+  }
+  for (const task of tasks) {
+    const problem = visit(task)
+    if (problem !== undefined) {
+      return fail(problem.startsWith("two") ? "DuplicateTask" : "InvalidTask", problem)
+    }
+  }
+
+  const upstream = new Map<string, ReadonlyArray<string>>()
+  for (const task of byName.values()) {
+    for (const dep of task.after) {
+      if (!byName.has(dep)) {
+        return fail(
+          "UnknownDependency",
+          `task "${task.name}" depends on "${dep}", which is not a task of this DAG (tasks: ${
+            [...byName.keys()].join(", ")
+          })`
+        )
+      }
+    }
+    upstream.set(task.name, [...new Set([...task.deps.map((d) => d.name), ...task.after])])
+  }
+
+  // Depth-first topological sort; a back edge is a cycle, reported as a path.
+  const order: Array<AnyTask> = []
+  const state = new Map<string, "visiting" | "done">()
+  const stack: Array<string> = []
+  const sort = (taskName: string): ReadonlyArray<string> | undefined => {
+    const mark = state.get(taskName)
+    if (mark === "done") return undefined
+    if (mark === "visiting") return [...stack.slice(stack.indexOf(taskName)), taskName]
+    state.set(taskName, "visiting")
+    stack.push(taskName)
+    for (const dep of upstream.get(taskName) ?? []) {
+      const cycle = sort(dep)
+      if (cycle !== undefined) return cycle
+    }
+    stack.pop()
+    state.set(taskName, "done")
+    order.push(byName.get(taskName)!)
+    return undefined
+  }
+  for (const taskName of byName.keys()) {
+    const cycle = sort(taskName)
+    if (cycle !== undefined) {
+      return fail("Cycle", `has a cycle: ${[...cycle].reverse().join(" -> ")}`)
+    }
+  }
+
+  return Either.right({
+    [DagTypeId]: { _R: (_: never) => _ },
+    name,
+    tasks: order,
+    upstream
+  } as Dag<ContextOf<Tasks[number]>>)
+}
+
+/** `make` as an Effect, for start-up code. */
+export const makeEffect = <const Tasks extends ReadonlyArray<AnyTask>>(
+  name: string,
+  tasks: Tasks
+): Effect.Effect<Dag<ContextOf<Tasks[number]>>, DagError> => Either.match(make(name, tasks), {
+  onLeft: Effect.fail,
+  onRight: Effect.succeed
+})
+
+/**
+ * Decides a task's fate from its upstream outcomes: run it, or give it a final state
+ * without running.
+ */
+export const decide = (
+  rule: TriggerRule,
+  upstream: ReadonlyArray<Upstream<unknown>>
+): "run" | "upstream_failed" | "skipped" => {
+  const failed = upstream.some((u) => u._tag === "Failed")
+  const skipped = upstream.some((u) => u._tag === "Skipped")
+  switch (rule) {
+    case "all_success":
+      return failed ? "upstream_failed" : skipped ? "skipped" : "run"
+    case "none_failed":
+      return failed ? "upstream_failed" : "run"
+    case "all_done":
+    case "always":
+      return "run"
+  }
+}
+
+/** A short, single-line rendering of a failure for the run store. */
+export const renderError = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (error instanceof Error) {
+      const tag = (error as { readonly _tag?: unknown })._tag
+      return typeof tag === "string" && !error.message.startsWith(tag) ? `${tag}: ${error.message}` : error.message
+    }
+    if (typeof error === "object" && error !== null && "_tag" in error) {
+      return JSON.stringify(error)
+    }
+    return String(error)
+  }
+  if (Cause.isInterruptedOnly(cause)) return "interrupted"
+  return Cause.pretty(cause).split("\n")[0] ?? "defect"
+}
+
+/** An `Upstream` from an exit. */
+export const upstreamOf = (exit: Exit.Exit<unknown, unknown>): Upstream<unknown> =>
+  Exit.isSuccess(exit) ? { _tag: "Success", value: exit.value } : { _tag: "Failed", error: renderError(exit.cause) }
