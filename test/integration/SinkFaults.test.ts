@@ -1,0 +1,96 @@
+/**
+ * Sinks under faults: an unreachable or vanished server is `Unavailable` (worth a
+ * retry), and a row the database refuses is `Rejected` (not worth one), in bounded time.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql/SqlClient"
+import { Duration, Effect, Either, Exit, Layer, Redacted, Scope } from "effect"
+import * as CassandraClient from "../../layers/CassandraClient.js"
+import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.js"
+import * as PostgresSink from "../../layers/PostgresSink.js"
+import type { SinkError } from "../../src/Sink.js"
+import { makeRows } from "../support/rows.js"
+
+const expectReason = <A>(result: Either.Either<A, SinkError>, reason: SinkError["reason"]) => {
+  expect(Either.isLeft(result), "expected a SinkError").toBe(true)
+  if (Either.isLeft(result)) {
+    expect(result.left._tag).toBe("SinkError")
+    expect(result.left.reason, result.left.message).toBe(reason)
+  }
+}
+
+describe("PostgresSink faults", () => {
+  it.live("a closed port is Unavailable within the connect timeout", () =>
+    Effect.gen(function*() {
+      const client = PostgresSink.layerClientWith({
+        url: Redacted.make("postgres://postgres@127.0.0.1:1/pandaflow"),
+        connectTimeout: Duration.seconds(2)
+      })
+      const [elapsed, result] = yield* Effect.timed(
+        Effect.either(Effect.scoped(Effect.provide(PostgresSink.make(), client)))
+      )
+      expectReason(result, "Unavailable")
+      expect(Duration.toMillis(elapsed)).toBeLessThan(10_000)
+    }))
+
+  it.live("a server that goes away mid-life is Unavailable", () =>
+    Effect.gen(function*() {
+      // The server lives in its own scope so the test can stop it under a live client.
+      const serverScope = yield* Scope.make()
+      const server = yield* Layer.buildWithScope(EmbeddedPostgres.layer(), serverScope)
+      const client = yield* Layer.build(Layer.provide(EmbeddedPostgres.layerClient(), Layer.succeedContext(server)))
+      const sink = yield* Effect.provide(PostgresSink.make({ table: "users_faults_gone" }), client)
+      yield* sink.write(makeRows(10, 31))
+      yield* Scope.close(serverScope, Exit.void)
+      const [elapsed, result] = yield* Effect.timed(Effect.either(sink.write(makeRows(10, 32))))
+      expectReason(result, "Unavailable")
+      expect(Duration.toMillis(elapsed)).toBeLessThan(10_000)
+    }).pipe(Effect.scoped))
+
+  const rejects = <E>(label: string, client: Layer.Layer<SqlClient, E>) =>
+    it.live(`a constraint violation is Rejected (${label})`, () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient
+        // The sink's CREATE TABLE IF NOT EXISTS keeps this table and its extra CHECK.
+        yield* sql.unsafe("DROP TABLE IF EXISTS users_faults_check")
+        yield* sql.unsafe(
+          "CREATE TABLE users_faults_check (id uuid PRIMARY KEY, first_name text NOT NULL, " +
+            "last_name text NOT NULL, gender text NOT NULL, address text NOT NULL, " +
+            "post_code text NOT NULL CHECK (post_code <> 'REJECT'), email text NOT NULL, " +
+            "username text NOT NULL, registered_date text NOT NULL, phone text NOT NULL, " +
+            "picture text NOT NULL, email_domain text NOT NULL, registered_year integer NOT NULL)"
+        )
+        const sink = yield* PostgresSink.make({ table: "users_faults_check" })
+        const rows = makeRows(3, 33)
+        expectReason(yield* Effect.either(sink.write([...rows, { ...makeRows(1, 34)[0]!, post_code: "REJECT" }])), "Rejected")
+        // Nothing of the refused batch was written.
+        expect(yield* sink.scan).toEqual([])
+        yield* sql.unsafe("DROP TABLE users_faults_check")
+      }).pipe(Effect.provide(client)))
+
+  rejects("embedded PGlite", EmbeddedPostgres.layerWithClient())
+  rejects(
+    "real server, PANDAFLOW_PG_URL",
+    Layer.unwrapEffect(Effect.sync(() => {
+      if ((process.env.PANDAFLOW_PG_URL ?? "") === "") {
+        throw new Error("PANDAFLOW_PG_URL not set: start the services with `bash scripts/services.sh up` and `source .pandaflow/env`")
+      }
+      return PostgresSink.layerClient
+    }))
+  )
+})
+
+describe("CassandraClient faults", () => {
+  it.live("a closed port is Unavailable within the connect timeout", () =>
+    Effect.gen(function*() {
+      const client = CassandraClient.layer({
+        contactPoints: ["127.0.0.1:1"],
+        localDataCenter: "datacenter1",
+        keyspace: "pandaflow_test",
+        connectTimeout: Duration.seconds(2)
+      })
+      const [elapsed, result] = yield* Effect.timed(Effect.either(Effect.scoped(Layer.build(client))))
+      expectReason(result, "Unavailable")
+      expect(Duration.toMillis(elapsed)).toBeLessThan(10_000)
+    }))
+})
