@@ -52,8 +52,14 @@ const describe = (cause: unknown): string =>
 /** kafkajs error types that mean "the group moved on"; the batch will be redelivered. */
 const rebalanceErrors = new Set(["REBALANCE_IN_PROGRESS", "ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "NOT_COORDINATOR"])
 
-const errorType = (cause: unknown): string | undefined =>
-  typeof cause === "object" && cause !== null && "type" in cause && typeof cause.type === "string" ? cause.type : undefined
+/** The Kafka error code of an error, looking through kafkajs's retry wrappers. */
+const errorType = (cause: unknown): string | undefined => {
+  for (let e = cause, depth = 0; typeof e === "object" && e !== null && depth < 5; depth++) {
+    if ("type" in e && typeof e.type === "string") return e.type
+    e = "originalError" in e ? e.originalError : "cause" in e ? e.cause : undefined
+  }
+  return undefined
+}
 
 const isUnavailable = (cause: unknown): boolean => {
   const name = cause instanceof Error ? cause.name : ""
@@ -115,8 +121,16 @@ export const make = (options: KafkaBrokerOptions): Effect.Effect<BrokerService, 
         catch: fail("AdminFailed", `create topic ${spec.name}`)
       }).pipe(Effect.asVoid)
 
+    // kafkajs retries a missing topic for seconds before failing: ask the topic list first.
     const describeTopic: BrokerService["describeTopic"] = (topic) =>
-      Effect.tryPromise({ try: () => admin.fetchTopicOffsets(topic), catch: fail("AdminFailed", `describe topic ${topic}`) }).pipe(
+      Effect.tryPromise({
+        try: async () => (await admin.listTopics()).includes(topic) ? admin.fetchTopicOffsets(topic) : undefined,
+        catch: fail("AdminFailed", `describe topic ${topic}`)
+      }).pipe(
+        Effect.filterOrFail(
+          (ps) => ps !== undefined,
+          () => new BrokerError({ reason: "UnknownTopic", message: `topic ${topic} does not exist on ${options.brokers.join(",")}` })
+        ),
         Effect.map((ps) => ps.map((p) => ({ partition: p.partition, low: p.low, high: p.high })).sort((a, b) => a.partition - b.partition))
       )
 

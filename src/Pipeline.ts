@@ -34,6 +34,11 @@ export interface ProcessOptions {
   readonly groupId: string
   readonly topic?: string | undefined
   readonly deadLetterTopic?: string | undefined
+  /**
+   * Batches processed at once (default 3). Safe for per-key order: both brokers hand out
+   * one batch a partition at a time, and a key lives on one partition.
+   */
+  readonly concurrency?: number | undefined
   /** How long to retry a sink that is unavailable before the job fails. */
   readonly sinkRetry?: Schedule.Schedule<unknown, SinkError> | undefined
 }
@@ -108,7 +113,7 @@ export const processBatch = (batch: Batch, options: ProcessOptions, progress?: P
 export const process = (options: ProcessOptions, progress?: Progress.Progress) =>
   Effect.flatMap(Broker, (broker) =>
     broker.consume({ topic: options.topic ?? UserRecord.Topics.raw, groupId: options.groupId }).pipe(
-      Stream.mapEffect((batch) => processBatch(batch, options, progress)),
+      Stream.mapEffect((batch) => processBatch(batch, options, progress), { concurrency: options.concurrency ?? 3 }),
       Stream.runDrain
     ))
 
