@@ -6,15 +6,13 @@
  * Usage: tsx bench/baseline.ts <brokers> <pg-url> <topic> <table> <records>
  */
 import { Kafka, logLevel } from "kafkajs"
-import { createRequire } from "node:module"
+// The same driver, pinned to the version @effect/sql-pg resolves.
+import pg from "pg"
 import * as PostgresSink from "../layers/PostgresSink.js"
 import type { User } from "../src/RandomUser.js"
 import { allColumns, fromUser, type UserRow } from "../src/UserRow.js"
 import { report } from "./shared.js"
 
-// `pg` comes with @effect/sql-pg; resolve it from there so the baseline uses the same driver.
-const require = createRequire(createRequire(import.meta.url).resolve("@effect/sql-pg"))
-const pg = require("pg") as typeof import("pg")
 
 const [brokers, pgUrl, topic, table, recordsArg] = process.argv.slice(2)
 const records = Number(recordsArg)
