@@ -58,6 +58,22 @@ export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
   }
 }
 
+/**
+ * Fail a task with this to mark it `skipped` (like Airflow's skip exception): it is not
+ * retried, and downstream `all_success` tasks are skipped too while `none_failed` and
+ * `all_done` tasks run. Use it for "nothing to do for this interval".
+ */
+export class TaskSkipped extends Data.TaggedError("TaskSkipped")<{
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `skipped: ${this.reason}`
+  }
+}
+
+/** Skips the current task (see `TaskSkipped`). */
+export const skip = (reason: string): Effect.Effect<never, TaskSkipped> => Effect.fail(new TaskSkipped({ reason }))
+
 /** The DAG is not well formed. `reason` says how; `message` names the tasks involved. */
 export class DagError extends Data.TaggedError("DagError")<{
   readonly dag: string
@@ -193,7 +209,13 @@ export const task = <
         Effect.onExit((exit) => hooks.onEnd(n, exit))
       )
     })
-    return options.retry === undefined ? once : Effect.retry(once, options.retry)
+    return options.retry === undefined
+      ? once
+      : Effect.retry(once, {
+        schedule: options.retry,
+        // A skip is a decision, not a failure: never retried.
+        while: (error: E | TaskTimeout) => !(error instanceof TaskSkipped)
+      })
   }
 
   return {
@@ -355,5 +377,9 @@ export const renderError = (cause: Cause.Cause<unknown>): string => {
 }
 
 /** An `Upstream` from an exit. */
-export const upstreamOf = (exit: Exit.Exit<unknown, unknown>): Upstream<unknown> =>
-  Exit.isSuccess(exit) ? { _tag: "Success", value: exit.value } : { _tag: "Failed", error: renderError(exit.cause) }
+export const upstreamOf = (exit: Exit.Exit<unknown, unknown>): Upstream<unknown> => {
+  if (Exit.isSuccess(exit)) return { _tag: "Success", value: exit.value }
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure) && failure.value instanceof TaskSkipped) return { _tag: "Skipped" }
+  return { _tag: "Failed", error: renderError(exit.cause) }
+}

@@ -18,8 +18,8 @@ export type RunKind = "scheduled" | "manual" | "backfill" | "service"
 /** Lifecycle of a run. `queued` and `running` are active (leased); the rest are final. */
 export type RunState = "queued" | "running" | "success" | "failed" | "cancelled" | "skipped"
 
-/** Final state of a task attempt (`running` while it runs). */
-export type AttemptState = "running" | "success" | "failed"
+/** Final state of a task attempt (`running` while it runs; `skipped` when it skipped itself). */
+export type AttemptState = "running" | "success" | "failed" | "skipped"
 
 /** A job as registered by a scheduler. */
 export interface JobRecord {
@@ -143,11 +143,11 @@ export interface RunStoreService {
   /** Records the start of a task attempt (fenced); false when the fence is stale. */
   readonly startAttempt: (fence: Fence, task: string, attempt: number, now: number) => Effect.Effect<boolean, RunStoreError>
   /** Records the end of a task attempt (fenced). */
-  readonly endAttempt: (fence: Fence, task: string, attempt: number, state: "success" | "failed", now: number, error: Option.Option<string>) => Effect.Effect<boolean, RunStoreError>
+  readonly endAttempt: (fence: Fence, task: string, attempt: number, state: "success" | "failed" | "skipped", now: number, error: Option.Option<string>) => Effect.Effect<boolean, RunStoreError>
 
   readonly getRun: (runId: string) => Effect.Effect<Option.Option<RunRecord>, RunStoreError>
   readonly listRuns: (query: RunQuery) => Effect.Effect<ReadonlyArray<RunRecord>, RunStoreError>
-  /** Attempts of a run, by task then attempt number. */
+  /** Attempts of a run, in the order they started (per fencing token). */
   readonly listAttempts: (runId: string) => Effect.Effect<ReadonlyArray<AttemptRecord>, RunStoreError>
 }
 

@@ -212,14 +212,14 @@ export const make = <R>(
                   logged(
                     "record attempt end",
                     Effect.flatMap(now, (t) =>
-                      store.endAttempt(
-                        fence,
-                        task.name,
-                        attempt,
-                        Exit.isSuccess(exit) ? "success" : "failed",
-                        t,
-                        Exit.isSuccess(exit) ? Option.none() : Option.some(Dag.renderError(exit.cause))
-                      ))
+                    {
+                      const outcome = Dag.upstreamOf(exit)
+                      const state = outcome._tag === "Success" ? "success" as const
+                        : outcome._tag === "Skipped" ? "skipped" as const
+                        : "failed" as const
+                      const error = Exit.isFailure(exit) ? Option.some(Dag.renderError(exit.cause)) : Option.none()
+                      return store.endAttempt(fence, task.name, attempt, state, t, error)
+                    })
                   ),
                 around: (attempt) => Option.isSome(pool) ? pool.value.withPermits(1)(attempt) : attempt
               }
