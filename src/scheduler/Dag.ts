@@ -120,8 +120,18 @@ export interface Task<out A, out E = never, out R = never> {
   ) => Effect.Effect<unknown, unknown, R>
 }
 
-/** Any task, whatever its types. */
+/** Any task, whatever its types (the runtime's erased view). */
 export interface AnyTask extends Task<unknown, unknown, unknown> {}
+
+/**
+ * What `make` and `deps` accept. Deliberately says nothing about the type parameters:
+ * a constraint of `AnyTask` would flow into an inline `task(…)` call as its contextual
+ * return type and widen its requirements to `unknown`.
+ */
+export interface TaskLike {
+  readonly [TaskTypeId]: unknown
+  readonly name: string
+}
 
 /** The output type of a task. */
 export type OutputOf<T> = T extends Task<infer A, infer _E, infer _R> ? A : never
@@ -129,7 +139,7 @@ export type OutputOf<T> = T extends Task<infer A, infer _E, infer _R> ? A : neve
 export type ContextOf<T> = T extends Task<infer _A, infer _E, infer R> ? R : never
 
 /** What a task's `run` receives as inputs, by trigger rule. */
-export type Inputs<Deps extends Record<string, AnyTask>, Rule extends TriggerRule> = Rule extends "all_success" ?
+export type Inputs<Deps extends Record<string, TaskLike>, Rule extends TriggerRule> = Rule extends "all_success" ?
   { readonly [K in keyof Deps]: OutputOf<Deps[K]> }
   : Rule extends "none_failed" ?
     { readonly [K in keyof Deps]: Exclude<Upstream<OutputOf<Deps[K]>>, { readonly _tag: "Failed" }> }
@@ -137,7 +147,7 @@ export type Inputs<Deps extends Record<string, AnyTask>, Rule extends TriggerRul
 
 /** Options of `task`. */
 export interface TaskOptions<
-  Deps extends Record<string, AnyTask>,
+  Deps extends Record<string, TaskLike>,
   Rule extends TriggerRule,
   A,
   E,
@@ -169,13 +179,13 @@ export const task = <
   E = never,
   R = never,
   RR = never,
-  const Deps extends Record<string, AnyTask> = {},
+  const Deps extends Record<string, TaskLike> = {},
   Rule extends TriggerRule = "all_success"
 >(
   name: string,
   options: TaskOptions<Deps, Rule, A, E, R, RR>
 ): Task<A, E | TaskTimeout, R | RR | ContextOf<Deps[keyof Deps]>> => {
-  const deps: Record<string, AnyTask> = options.deps ?? {}
+  const deps = (options.deps ?? {}) as Record<string, AnyTask>
   const depKeys = Object.keys(deps)
   const trigger: TriggerRule = options.trigger ?? "all_success"
   const timeout = options.timeout === undefined ? Option.none() : Option.some(Duration.decode(options.timeout))
@@ -204,9 +214,12 @@ export const task = <
             onTimeout: () => new TaskTimeout({ task: name, attempt: n, timeout: limit })
           })
       })
-      return hooks.onStart(n).pipe(
-        Effect.zipRight(hooks.around(timed)),
-        Effect.onExit((exit) => hooks.onEnd(n, exit))
+      // The attempt starts (and its timeout runs) once it holds its pool permit.
+      return hooks.around(
+        hooks.onStart(n).pipe(
+          Effect.zipRight(timed),
+          Effect.onExit((exit) => hooks.onEnd(n, exit))
+        )
       )
     })
     return options.retry === undefined
@@ -247,10 +260,11 @@ export interface Dag<out R = never> {
  * even when not listed. Fails with `DagError` on an empty DAG, two different tasks with
  * one name, an `after` naming no task, or a cycle (the message shows the cycle).
  */
-export const make = <const Tasks extends ReadonlyArray<AnyTask>>(
+export const make = <const Tasks extends ReadonlyArray<TaskLike>>(
   name: string,
-  tasks: Tasks
+  taskList: Tasks
 ): Either.Either<Dag<ContextOf<Tasks[number]>>, DagError> => {
+  const tasks = taskList as unknown as ReadonlyArray<AnyTask>
   const fail = (reason: DagError["reason"], message: string) =>
     Either.left(new DagError({ dag: name, reason, message: `DAG "${name}": ${message}` }))
   if (tasks.length === 0) return fail("Empty", "has no tasks")
@@ -329,7 +343,7 @@ export const make = <const Tasks extends ReadonlyArray<AnyTask>>(
 }
 
 /** `make` as an Effect, for start-up code. */
-export const makeEffect = <const Tasks extends ReadonlyArray<AnyTask>>(
+export const makeEffect = <const Tasks extends ReadonlyArray<TaskLike>>(
   name: string,
   tasks: Tasks
 ): Effect.Effect<Dag<ContextOf<Tasks[number]>>, DagError> => Either.match(make(name, tasks), {

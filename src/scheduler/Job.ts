@@ -46,7 +46,7 @@ export interface Options {
 }
 
 /** Defines a job running `dag` on `timetable`. The job is named after its DAG. */
-export const make = <R>(dag: Dag<R>, options: Options): Job<R> => ({
+export const make = <R = never>(dag: Dag<R>, options: Options): Job<R> => ({
   name: dag.name,
   dag,
   timetable: options.timetable,

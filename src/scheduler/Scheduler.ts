@@ -125,7 +125,7 @@ const describeOverlap = (job: Job<unknown>): string =>
  * Validates the jobs (timetables parsed now, pools known) and starts the scheduler in
  * the current scope. Fails with `InvalidJob` naming the job and the problem.
  */
-export const make = <R>(
+export const make = <R = never>(
   options: Options<R>
 ): Effect.Effect<SchedulerService, InvalidJob | RunStoreError, R | RunStore | Scope.Scope> =>
   Effect.gen(function*() {
@@ -380,7 +380,12 @@ export const make = <R>(
           if (!paused) {
             const limit = job.catchup === "all" ? Math.max(1, job.maxCatchup) : 1
             const due = Timetable.slotsBetween(timetable, cursor, t, limit)
-            for (const slot of due) yield* launch(compiled, slot, "scheduled", slotKey(slot), true)
+            for (const [i, slot] of due.entries()) {
+              const run = yield* launch(compiled, slot, "scheduled", slotKey(slot), true)
+              // Catch-up runs go one after another (else the overlap policy would skip
+              // all but the first); the newest one runs under the normal policy.
+              if (i < due.length - 1 && Option.isSome(run)) yield* awaitFinal(run.value.id)
+            }
             cursor = Math.max(cursor, t)
           } else if (job.catchup === "none") {
             cursor = Math.max(cursor, t)
@@ -533,5 +538,5 @@ export const make = <R>(
   })
 
 /** The scheduler as a scoped layer. */
-export const layer = <R>(options: Options<R>): Layer.Layer<Scheduler, InvalidJob | RunStoreError, R | RunStore> =>
+export const layer = <R = never>(options: Options<R>): Layer.Layer<Scheduler, InvalidJob | RunStoreError, R | RunStore> =>
   Layer.scoped(Scheduler, make(options))
