@@ -1,0 +1,12 @@
+/**
+ * The scheduler: typed, in-process scheduled DAGs with run history (the Airflow stand-in).
+ *
+ * @since 0.1.0
+ */
+export * as Control from "./Control.js"
+export * as Dag from "./Dag.js"
+export * as Job from "./Job.js"
+export * as RunStore from "./RunStore.js"
+export * as Scheduler from "./Scheduler.js"
+export * as Supervisor from "./Supervisor.js"
+export * as Timetable from "./Timetable.js"
