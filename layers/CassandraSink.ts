@@ -12,7 +12,7 @@
 import cassandra from "cassandra-driver"
 import { Effect, Schema } from "effect"
 import { type RowSink, SinkError } from "../src/Sink.js"
-import { classicColumns, UserRow } from "../src/UserRow.js"
+import { classicColumns, emailDomain, registeredYear, UserRow } from "../src/UserRow.js"
 import { CassandraClient, classify } from "./CassandraClient.js"
 
 /** Options of the Cassandra sink. */
@@ -32,11 +32,6 @@ export interface Options {
 const identifier = /^[a-zA-Z_][a-zA-Z0-9_]{0,47}$/
 const isUserRow = Schema.is(UserRow)
 
-/** `email_domain` as the row transform derives it: what follows the last `@`. */
-const emailDomain = (email: string): string => {
-  const at = email.lastIndexOf("@")
-  return at >= 0 ? email.slice(at + 1) : ""
-}
 
 const text = (value: unknown): string => (value === null || value === undefined ? "" : String(value))
 
@@ -56,7 +51,7 @@ const fromRow = (row: cassandra.types.Row): UserRow => {
     phone: text(row.get("phone")),
     picture: text(row.get("picture")),
     email_domain: emailDomain(email),
-    registered_year: new Date(registeredDate).getUTCFullYear()
+    registered_year: registeredYear(registeredDate)
   }
 }
 

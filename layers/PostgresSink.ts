@@ -46,12 +46,14 @@ const columnTypes: Record<(typeof allColumns)[number], string> = {
   registered_year: "integer"
 }
 
-const createTable = (table: string) =>
+/** The table's DDL (idempotent); exported so benchmarks and tools use the same schema. */
+export const createTableStatement = (table: string): string =>
   `CREATE TABLE IF NOT EXISTS ${table} (\n` +
   allColumns.map((c) => `  ${c} ${columnTypes[c]} NOT NULL${c === "id" ? " PRIMARY KEY" : ""}`).join(",\n") +
   "\n)"
 
-const upsert = (table: string) =>
+/** The batch upsert: one `unnest` array parameter a column, in `allColumns` order. */
+export const upsertStatement = (table: string): string =>
   `INSERT INTO ${table} AS t (${allColumns.join(", ")})\n` +
   `SELECT * FROM unnest(${allColumns.map((c, i) => `$${i + 1}::${columnTypes[c]}[]`).join(", ")})\n` +
   `ON CONFLICT (id) DO UPDATE SET ${
@@ -157,9 +159,9 @@ export const make = (options: Options = {}): Effect.Effect<RowSink<UserRow>, Sin
       })
     }
     const fail = (e: SqlError) => classify(name, e)
-    yield* sql.unsafe(createTable(table)).pipe(Effect.asVoid, Effect.mapError(fail))
+    yield* sql.unsafe(createTableStatement(table)).pipe(Effect.asVoid, Effect.mapError(fail))
 
-    const statement = upsert(table)
+    const statement = upsertStatement(table)
     const writeChunk = (rows: ReadonlyArray<UserRow>) =>
       sql.unsafe(statement, allColumns.map((c) => rows.map((r) => r[c]))).raw.pipe(Effect.asVoid)
 

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, Layer, type Scope } from "effect"
 import type { UserRow } from "./UserRow.js"
 
 /** A sink failed to write. `Unavailable` is worth retrying; `Rejected` is not. */
@@ -28,8 +28,11 @@ export interface RowSink<A> {
 /** The sinks the process job writes every batch to, all of them, before committing. */
 export class UserSinks extends Context.Tag("pandaflow/UserSinks")<UserSinks, ReadonlyArray<RowSink<UserRow>>>() {}
 
-/** Builds the `UserSinks` service from any number of sink constructors. */
-export const layer = <E, R>(
-  ...sinks: ReadonlyArray<Effect.Effect<RowSink<UserRow>, E, R>>
-): Layer.Layer<UserSinks, E, Exclude<R, import("effect").Scope.Scope>> =>
-  Layer.scoped(UserSinks, Effect.all(sinks))
+/** Builds the `UserSinks` service from sink constructors, each with its own requirements. */
+export const layer = <const Sinks extends ReadonlyArray<Effect.Effect<RowSink<UserRow>, unknown, unknown>>>(
+  ...sinks: Sinks
+): Layer.Layer<UserSinks, Effect.Effect.Error<Sinks[number]>, Exclude<Effect.Effect.Context<Sinks[number]>, Scope.Scope>> =>
+  Layer.scoped(
+    UserSinks,
+    Effect.all(sinks as ReadonlyArray<Effect.Effect<RowSink<UserRow>, Effect.Effect.Error<Sinks[number]>, Effect.Effect.Context<Sinks[number]>>>)
+  )

@@ -47,6 +47,15 @@ export const classicColumns = [
 /** Every column, in table order: the classic ones plus the derived ones. */
 export const allColumns = [...classicColumns, "email_domain", "registered_year"] as const
 
+/** `email_domain`: what follows the last `@` of the (lower-cased) email. */
+export const emailDomain = (email: string): string => {
+  const at = email.lastIndexOf("@")
+  return at >= 0 ? email.slice(at + 1) : ""
+}
+
+/** `registered_year`: the UTC year of the registration date. */
+export const registeredYear = (isoDate: string): number => new Date(isoDate).getUTCFullYear()
+
 /**
  * Cleans and derives a row from an API user. Pure and total: every field it reads was
  * already checked by the `User` schema, so it cannot fail.
@@ -54,7 +63,6 @@ export const allColumns = [...classicColumns, "email_domain", "registered_year"]
 export const fromUser = (user: User): UserRow => {
   const { location: l } = user
   const email = user.email.trim().toLowerCase()
-  const at = email.lastIndexOf("@")
   return {
     id: user.login.uuid.toLowerCase(),
     first_name: user.name.first.trim(),
@@ -67,7 +75,7 @@ export const fromUser = (user: User): UserRow => {
     registered_date: user.registered.date,
     phone: user.phone,
     picture: user.picture.medium,
-    email_domain: at >= 0 ? email.slice(at + 1) : "",
-    registered_year: new Date(user.registered.date).getUTCFullYear()
+    email_domain: emailDomain(email),
+    registered_year: registeredYear(user.registered.date)
   }
 }

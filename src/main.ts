@@ -63,19 +63,12 @@ const layersFor = (m: Mode) => {
   const pgClient: Layer.Layer<SqlClient, EmbeddedStartError | SinkError | ConfigError.ConfigError> = Option.isNone(m.pgUrl)
     ? Layer.mapError(EmbeddedPostgres.layerWithClient(), (e) => new EmbeddedStartError({ message: `embedded Postgres: ${e.message}` }))
     : PostgresSink.layerClient
-  const postgres = Sink.layer(PostgresSink.make()).pipe(Layer.provide(pgClient))
-  const sinks = Option.match(m.cassandra, {
-    onNone: () => postgres,
-    onSome: () =>
-      Layer.effect(
-        Sink.UserSinks,
-        Effect.zipWith(
-          Sink.UserSinks,
-          CassandraSink.make().pipe(Effect.provide(CassandraClient.layerConfig)),
-          (pg, cassandra) => [...pg, cassandra]
-        )
-      ).pipe(Layer.provide(postgres))
-  })
+  // One layer for all sinks, so each client lives exactly as long as the sinks using it.
+  const sinks = Option.isNone(m.cassandra)
+    ? Sink.layer(PostgresSink.make()).pipe(Layer.provide(pgClient))
+    : Sink.layer(PostgresSink.make(), CassandraSink.make()).pipe(
+      Layer.provide(Layer.merge(pgClient, CassandraClient.layerConfig))
+    )
   return Layer.mergeAll(broker, source, sinks)
 }
 
