@@ -363,7 +363,8 @@ export const make = <R = never>(
     const jobLoop = (compiled: Compiled<R>) =>
       Effect.gen(function*() {
         const { job, timetable } = compiled
-        if (timetable._tag === "Manual") return
+        // A manual job has no slots: its loop just parks (returning would make `forever` spin).
+        if (timetable._tag === "Manual") return yield* Effect.never
         const t0 = yield* now
         const latest = yield* store.latestScheduledSlot(job.name)
         // Where missed slots begin: after the last scheduled run, else the job's start,
@@ -391,7 +392,7 @@ export const make = <R = never>(
             cursor = Math.max(cursor, t)
           }
           const next = Timetable.next(timetable, Math.max(cursor, t))
-          if (Option.isNone(next)) return
+          if (Option.isNone(next)) return yield* Effect.never
           // Sleep on Clock until the next slot, or until unpaused.
           yield* Effect.raceFirst(Effect.sleep(Duration.millis(Math.max(0, next.value - t))), Queue.take(compiled.wake))
         }
