@@ -18,6 +18,7 @@ import {
   type ConsumedRecord,
   type ConsumeOptions
 } from "../src/Broker.js"
+import * as CommitWatermark from "../src/CommitWatermark.js"
 
 /** Connection and tuning options. */
 export interface KafkaBrokerOptions {
@@ -159,6 +160,11 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
     const crashed = yield* Deferred.make<never, BrokerError>()
     const pending = new Set<Deferred.Deferred<void, BrokerError>>()
     const runtime = yield* Effect.runtime<never>()
+    // Ranges are contiguous per partition: each batch starts where the previous one
+    // ended (offsets may skip transaction markers), so the watermark never waits on a gap
+    // that no batch will fill. A rebalance starts both maps afresh.
+    const watermark = CommitWatermark.make()
+    const handedOut = new Map<number, bigint>()
     const consumer = kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -180,10 +186,19 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
           headers: headersOf(m.headers)
         }))
         const last = records[records.length - 1]!.offset
+        const first = BigInt(records[0]!.offset)
+        const previous = handedOut.get(batch.partition)
+        const from = previous !== undefined && previous < first ? previous : first
+        if (previous === undefined) watermark.reset(batch.partition, first)
+        handedOut.set(batch.partition, BigInt(last) + 1n)
         const done = yield* Deferred.make<void, BrokerError>()
-        const commit = Effect.tryPromise({
-          try: () => consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }]),
-          catch: fail("CommitFailed", `commit ${batch.topic}[${batch.partition}]@${last} for group ${groupId}`)
+        // Commits up to the watermark only: a batch finished ahead of an earlier one waits.
+        const commit = Effect.suspend(() => {
+          const upTo = watermark.complete(batch.partition, from, BigInt(last) + 1n)
+          return upTo === undefined ? Effect.void : Effect.tryPromise({
+            try: () => consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(upTo) }]),
+            catch: fail("CommitFailed", `commit ${batch.topic}[${batch.partition}]@${upTo} for group ${groupId}`)
+          })
         }).pipe(
           Effect.tapBoth({ onFailure: (e) => Deferred.fail(done, e), onSuccess: () => Deferred.succeed(done, undefined) }),
           // After a rebalance the new owner redelivers this batch; sinks upsert, so nothing is lost.
@@ -206,6 +221,10 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
         try: async () => {
           await consumer.connect()
           await consumer.subscribe({ topics: [topic], fromBeginning: true })
+          consumer.on(consumer.events.GROUP_JOIN, () => {
+            handedOut.clear()
+            watermark.clear()
+          })
           consumer.on(consumer.events.CRASH, ({ payload }) => {
             if (!payload.restart) {
               Runtime.runFork(runtime)(Deferred.fail(crashed, fail("ConsumeFailed", `consumer of ${topic} crashed`)(payload.error)))

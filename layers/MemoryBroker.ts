@@ -19,6 +19,7 @@ import {
   type PartitionOffsets,
   type ProducerRecord
 } from "../src/Broker.js"
+import * as CommitWatermark from "../src/CommitWatermark.js"
 import { partitionFor } from "./Murmur2.js"
 
 /** Tuning of the double. */
@@ -143,13 +144,22 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
         let generation = -1
         let cursor = 0
 
-        const commitOf = (partition: number, next: number, gen: number) =>
+        // Commits go through a watermark, as in KafkaBroker: never past an unfinished batch.
+        let watermark = CommitWatermark.make()
+        const commitOf = (partition: number, from: number, next: number, gen: number) =>
           modify((s) => [undefined, updateGroup(s, groupId, (g) => {
             const key = tp(topic, partition)
             const inFlight = new Set(g.inFlight)
             if (g.generation === gen) inFlight.delete(key)
-            const committedAt = Math.max(g.committed.get(key) ?? 0, next)
-            return { ...g, inFlight, committed: new Map(g.committed).set(key, committedAt) }
+            const upTo = g.generation !== gen ? undefined : watermark.complete(partition, BigInt(from), BigInt(next))
+            // A member of an old generation cannot commit (Kafka answers ILLEGAL_GENERATION):
+            // the partition's new owner redelivers the batch instead.
+            const committedAt = upTo === undefined ? g.committed.get(key) : Math.max(g.committed.get(key) ?? 0, Number(upTo))
+            return {
+              ...g,
+              inFlight,
+              committed: committedAt === undefined ? g.committed : new Map(g.committed).set(key, committedAt)
+            }
           })])
 
         /** Takes the next available batch from a partition we own, or waits for a change. */
@@ -161,6 +171,7 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
               if (g.generation !== generation) {
                 generation = g.generation
                 positions.clear()
+                watermark = CommitWatermark.make()
                 owned.clear()
               }
               const index = g.members.indexOf(member)
@@ -171,6 +182,7 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                 const log = logs[partition]!
                 const from = positions.get(key) ?? g.committed.get(key) ?? 0
                 if (from >= log.length) continue
+                if (!positions.has(key)) watermark.reset(partition, BigInt(from))
                 const records = log.slice(from, from + maxBatch)
                 positions.set(key, from + records.length)
                 owned.add(key)
@@ -180,7 +192,7 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                   topic,
                   partition,
                   records,
-                  commit: commitOf(partition, from + records.length, gen)
+                  commit: commitOf(partition, from, from + records.length, gen)
                 }
                 const claimedState = updateGroup(s, groupId, (g) => ({ ...g, inFlight: new Set(g.inFlight).add(key) }))
                 return [{ _tag: "Batch", batch }, claimedState, false]
