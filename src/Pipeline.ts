@@ -11,10 +11,10 @@
  *
  * @since 0.1.0
  */
-import { type Duration, Effect, Either, Schedule, Stream } from "effect"
-import { type Batch, Broker, lag, type BrokerError } from "./Broker.js"
+import { Data, type Duration, Effect, Either, Schedule, Stream } from "effect"
+import { type Batch, Broker, type BrokerError, type ConsumedRecord, lag, type ProducerRecord } from "./Broker.js"
 import * as Progress from "./Progress.js"
-import { type SinkError, UserSinks } from "./Sink.js"
+import { type RowSink, type SinkError, UserSinks } from "./Sink.js"
 import * as UserRecord from "./UserRecord.js"
 import type { UserRow } from "./UserRow.js"
 import * as UserSource from "./UserSource.js"
@@ -39,8 +39,8 @@ export interface ProcessOptions {
    * one batch a partition at a time, and a key lives on one partition.
    */
   readonly concurrency?: number | undefined
-  /** How long to retry a sink that is unavailable before the job fails. */
-  readonly sinkRetry?: Schedule.Schedule<unknown, SinkError> | undefined
+  /** What to do with bad records and failing sinks; see `defaultErrorPolicy`. */
+  readonly errorPolicy?: ErrorPolicy | undefined
 }
 
 /** Creates the raw and dead-letter topics if they are missing. */
@@ -69,45 +69,121 @@ export const ingest = (options: IngestOptions, progress?: Progress.Progress) =>
     )
   })
 
-/** By default an unavailable sink is retried with jittered backoff for about a minute. */
-const defaultSinkRetry: Schedule.Schedule<unknown, SinkError> = Schedule.exponential("200 millis").pipe(
-  Schedule.jittered,
-  Schedule.upTo("60 seconds"),
-  Schedule.whileInput((e: SinkError) => e.reason === "Unavailable")
-)
+/**
+ * What the process job does with each kind of failure. The defaults keep the stream
+ * moving without losing anything: bad records are dead-lettered, outages are waited out.
+ */
+export interface ErrorPolicy {
+  /** Retries a sink that is `Unavailable`; nothing is committed meanwhile. */
+  readonly retryUnavailable: Schedule.Schedule<unknown, SinkError>
+  /** A record that fails its schema: dead-letter it (default) or stop the job. */
+  readonly onInvalid: "dead-letter" | "fail"
+  /**
+   * A sink `Rejected` a batch: find the rows it refuses by bisection and dead-letter just
+   * those, writing the rest (default), or stop the job.
+   */
+  readonly onRejected: "dead-letter" | "fail"
+}
+
+/** Jittered exponential backoff from 200 ms (at most 5 s apart) for two minutes, for `Unavailable` only. */
+export const defaultErrorPolicy: ErrorPolicy = {
+  retryUnavailable: Schedule.exponential("200 millis").pipe(
+    Schedule.jittered,
+    Schedule.either(Schedule.spaced("5 seconds")),
+    Schedule.upTo("120 seconds"),
+    Schedule.whileInput((e: SinkError) => e.reason === "Unavailable")
+  ),
+  onInvalid: "dead-letter",
+  onRejected: "dead-letter"
+}
+
+/** A record the policy says must stop the job (`onInvalid` or `onRejected` = "fail"). */
+export class PoisonRecordError extends Data.TaggedError("PoisonRecordError")<{
+  readonly message: string
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+}> {}
+
+interface Decoded {
+  readonly row: UserRow
+  readonly record: ConsumedRecord
+}
 
 /** Keeps the last row a key (the latest offset wins), so one upsert never sees a key twice. */
-const lastPerKey = (rows: ReadonlyArray<UserRow>): ReadonlyArray<UserRow> => {
-  const byId = new Map<string, UserRow>()
-  for (const row of rows) byId.set(row.id, row)
+const lastPerKey = (rows: ReadonlyArray<Decoded>): ReadonlyArray<Decoded> => {
+  const byId = new Map<string, Decoded>()
+  for (const d of rows) byId.set(d.row.id, d)
   return byId.size === rows.length ? rows : Array.from(byId.values())
 }
+
+/** A row one sink refused for good, with the error and how many writes it took part in. */
+interface Refused {
+  readonly decoded: Decoded
+  readonly error: SinkError
+  readonly attempts: number
+}
+
+/**
+ * Writes rows to a sink, waiting out outages. A `Rejected` batch is split in halves until
+ * the refused rows are alone, so one poison row costs about log2(batch) extra writes and
+ * the rest of its batch still lands.
+ */
+const writeIsolating = (
+  sink: RowSink<UserRow>,
+  rows: ReadonlyArray<Decoded>,
+  policy: ErrorPolicy,
+  depth = 1
+): Effect.Effect<ReadonlyArray<Refused>, SinkError> =>
+  rows.length === 0 ? Effect.succeed([]) : sink.write(rows.map((d) => d.row)).pipe(
+    Effect.retry(policy.retryUnavailable),
+    Effect.as<ReadonlyArray<Refused>>([]),
+    Effect.catchIf(
+      (e) => e.reason === "Rejected" && policy.onRejected === "dead-letter",
+      (error) =>
+        rows.length === 1
+          ? Effect.succeed([{ decoded: rows[0]!, error, attempts: depth }])
+          : Effect.zipWith(
+            writeIsolating(sink, rows.slice(0, rows.length >> 1), policy, depth + 1),
+            writeIsolating(sink, rows.slice(rows.length >> 1), policy, depth + 1),
+            (a, b) => [...a, ...b]
+          )
+    )
+  )
 
 /** Handles one batch: decode, write to every sink and the dead-letter topic, then commit. */
 export const processBatch = (batch: Batch, options: ProcessOptions, progress?: Progress.Progress) =>
   Effect.gen(function*() {
     const broker = yield* Broker
     const sinks = yield* UserSinks
-    const rows: Array<UserRow> = []
-    const dead: Array<UserRecord.DecodeFailure> = []
+    const policy = options.errorPolicy ?? defaultErrorPolicy
+    const decoded: Array<Decoded> = []
+    const dead: Array<ProducerRecord> = []
     for (const record of batch.records) {
-      Either.match(UserRecord.decode(record), { onLeft: (f) => dead.push(f), onRight: (r) => rows.push(r) })
+      const result = UserRecord.decode(record)
+      if (Either.isRight(result)) decoded.push({ row: result.right, record })
+      else if (policy.onInvalid === "dead-letter") dead.push(UserRecord.toDeadLetter(result.left))
+      else return yield* new PoisonRecordError({ message: result.left.message, ...coordinates(record) })
     }
-    const unique = lastPerKey(rows)
-    const retry = options.sinkRetry ?? defaultSinkRetry
-    yield* Effect.all([
-      Effect.forEach(sinks, (sink) =>
-        sink.write(unique).pipe(
-          Effect.retry(retry),
-          Effect.zipRight(progress ? progress.addWritten(sink.name, unique.length) : Effect.void)
-        ), { concurrency: "unbounded", discard: true }),
-      dead.length === 0
-        ? Effect.void
-        : broker.produce(options.deadLetterTopic ?? UserRecord.Topics.deadLetter, dead.map((f) => UserRecord.toDeadLetter(f)))
-    ], { concurrency: "unbounded", discard: true })
+    const unique = lastPerKey(decoded)
+    const refused = yield* Effect.forEach(sinks, (sink) =>
+      writeIsolating(sink, unique, policy).pipe(
+        Effect.tap((r) => progress ? progress.addWritten(sink.name, unique.length - r.length) : Effect.void)
+      ), { concurrency: "unbounded" })
+    // A row refused by any sink is dead-lettered once, with every sink's reason.
+    const byRecord = new Map<ConsumedRecord, Array<Refused>>()
+    for (const r of refused.flat()) byRecord.set(r.decoded.record, [...(byRecord.get(r.decoded.record) ?? []), r])
+    for (const [record, reasons] of byRecord) {
+      const message = reasons.map((r) => `sink ${r.error.sink} rejected the row: ${r.error.message}`).join("; ")
+      const attempts = Math.max(...reasons.map((r) => r.attempts))
+      dead.push(UserRecord.toDeadLetter(new UserRecord.DecodeFailure({ record, message }), attempts))
+    }
+    if (dead.length > 0) yield* broker.produce(options.deadLetterTopic ?? UserRecord.Topics.deadLetter, dead)
     yield* batch.commit
     if (progress) yield* progress.addProcessed(batch.records.length, dead.length)
   })
+
+const coordinates = (r: ConsumedRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset })
 
 /** Process job: runs until interrupted or a non-retryable error. */
 export const process = (options: ProcessOptions, progress?: Progress.Progress) =>
@@ -135,4 +211,4 @@ export const processUntilDrained = (
 }
 
 /** Every error the reference pipeline can end with. */
-export type PipelineError = BrokerError | SinkError | UserSource.SourceError
+export type PipelineError = BrokerError | SinkError | UserSource.SourceError | PoisonRecordError
