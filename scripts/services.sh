@@ -137,8 +137,18 @@ write_env() {
   grep '^export' "$f"
 }
 
-cmd_up() {
+# Serialise up/down: two test runners calling with-services.sh at once must not both
+# see "not running" and race to start the same service on the same port.
+take_lock() {
   mkdir -p "$STATE_DIR"
+  exec 9>"$STATE_DIR/.lock"
+  if command -v flock >/dev/null && ! flock -w 300 9; then
+    die "another services.sh up/down has held $STATE_DIR/.lock for 300s"
+  fi
+}
+
+cmd_up() {
+  take_lock
   # Start all requested services at once (JVM boot and Maven fetches overlap), then
   # collect each one's result; one failure does not hide the others' output.
   local svc pids=() failed=()
@@ -158,6 +168,7 @@ cmd_up() {
 }
 
 cmd_down() {
+  take_lock
   local svc pids=()
   for svc in "$@"; do
     if is_external "$svc"; then

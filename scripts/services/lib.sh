@@ -55,11 +55,12 @@ svc_pid() {
 # Launch a long-running command detached from our session (setsid + nohup), so it
 # survives the calling shell, CI step or `exec` in with-services.sh, and cannot be
 # killed by a Ctrl-C aimed at the script. stdout/stderr go to the service log.
+# fd 9 (services.sh's lock) is closed so a long-lived service never holds the lock.
 # Prints the pid.
 spawn() {
   local logfile="$1"
   shift
-  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
+  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
   echo $!
 }
 

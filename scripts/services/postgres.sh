@@ -88,8 +88,10 @@ CONF
   fi
   # Port, address and socket dir are passed at start (not baked into the conf) so
   # PANDAFLOW_PG_PORT can change between runs.
+  # 9>&-: the postmaster must not inherit services.sh's lock fd (it would hold the
+  # lock for its whole life).
   pg_as "$bin/pg_ctl" start -W -D "$data" -l "$(svc_log postgres)" \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $run" >>"$(svc_log postgres)" 2>&1 ||
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $run" >>"$(svc_log postgres)" 2>&1 9>&- ||
     { show_log_tail postgres; die "postgres: pg_ctl start failed"; }
   # pg_ctl forks the postmaster; its pid appears in postmaster.pid shortly.
   local i pid=""
