@@ -15,6 +15,7 @@ import * as CassandraSink from "./CassandraSink.js"
 import * as EmbeddedPostgres from "./EmbeddedPostgres.js"
 import * as KafkaBroker from "./KafkaBroker.js"
 import * as MemoryBroker from "./MemoryBroker.js"
+import * as PostgresRunStore from "./PostgresRunStore.js"
 import * as PostgresSink from "./PostgresSink.js"
 import * as RandomUserEmulator from "./RandomUserEmulator.js"
 import * as RandomUserSource from "./RandomUserSource.js"
@@ -83,13 +84,21 @@ export const sinksLayer = (m: Mode, options: LiveOptions = {}) => {
     : PostgresSink.layerClient
   const postgres = PostgresSink.make({ table: options.postgresTable })
   // One layer for all sinks, so each client lives exactly as long as the sinks using it.
+  // The Postgres client stays visible: the scheduler's run store shares it.
   return Option.isNone(m.cassandra)
-    ? Sink.layer(postgres).pipe(Layer.provide(pgClient))
+    ? Sink.layer(postgres).pipe(Layer.provideMerge(pgClient))
     : Sink.layer(postgres, CassandraSink.make({ keyspace: options.cassandraKeyspace, table: options.cassandraTable })).pipe(
-      Layer.provide(Layer.merge(pgClient, CassandraClient.layerConfig))
+      Layer.provideMerge(Layer.merge(pgClient, CassandraClient.layerConfig))
     )
 }
 
 /** Every service the reference pipeline needs, for a mode. */
 export const layersFor = (m: Mode, options: LiveOptions = {}) =>
   Layer.mergeAll(brokerLayer(m, options), sourceLayer(m), sinksLayer(m, options))
+
+/**
+ * The pipeline's services plus the scheduler's run store, kept in the same Postgres
+ * (live or embedded) under its own schema: what the long-running mode needs.
+ */
+export const serviceLayersFor = (m: Mode, options: LiveOptions = {}) =>
+  Layer.provideMerge(PostgresRunStore.layer(), layersFor(m, options))
