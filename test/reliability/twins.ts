@@ -1,0 +1,202 @@
+/**
+ * Instruments for the reliability twins on the doubles: a broker wrapper that sees every
+ * hand-out and commit, a sink wrapper that can reject, stall or observe writes, and a
+ * driver that advances the TestClock until a fiber finishes (or says it hung).
+ */
+import { Chunk, Clock, type Duration, Effect, Fiber, type Option, Ref, Schema, Stream, TestClock } from "effect"
+import * as FakeUsers from "../../layers/FakeUsers.js"
+import type { Batch, BrokerService, ConsumedRecord, ProducerRecord } from "../../src/Broker.js"
+import * as RandomUser from "../../src/RandomUser.js"
+import { type RowSink, SinkError } from "../../src/Sink.js"
+import * as UserRecord from "../../src/UserRecord.js"
+import { fromUser, type UserRow } from "../../src/UserRow.js"
+
+const decodeUser = Schema.decodeUnknownSync(RandomUser.User)
+
+/** `topic:partition:offset`: how a record is named across deliveries and the DLQ. */
+export const coordinateOf = (r: { readonly topic: string; readonly partition: number; readonly offset: string }) =>
+  `${r.topic}:${r.partition}:${r.offset}`
+
+/** What the traced broker saw: deliveries per record, and records handed out but not committed. */
+export interface BrokerTrace {
+  /** How many times each record (by coordinate) was handed to a consumer. */
+  readonly deliveries: Ref.Ref<ReadonlyMap<string, number>>
+  /** Records handed out by the broker and not yet committed: what the pipeline retains. */
+  readonly inFlight: Ref.Ref<number>
+  /** The highest `inFlight` ever reached. */
+  readonly maxInFlight: Ref.Ref<number>
+  /** Commits the pipeline made (batches), in order. */
+  readonly commits: Ref.Ref<number>
+}
+
+/**
+ * Wraps a broker so every batch it hands out is counted until its commit. A batch never
+ * committed (its consumer crashed) stops counting when its consumer's stream ends, since
+ * the broker takes it back then and will redeliver it.
+ */
+export const traced = (broker: BrokerService) =>
+  Effect.gen(function*() {
+    const trace: BrokerTrace = {
+      deliveries: yield* Ref.make<ReadonlyMap<string, number>>(new Map()),
+      inFlight: yield* Ref.make(0),
+      maxInFlight: yield* Ref.make(0),
+      commits: yield* Ref.make(0)
+    }
+    const consume: BrokerService["consume"] = (options) =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        // Records this consumer holds; released when it commits them or leaves.
+        const held = yield* Ref.make(0)
+        yield* Effect.addFinalizer(() =>
+          Effect.flatMap(Ref.getAndSet(held, 0), (n) => Ref.update(trace.inFlight, (k) => k - n)))
+        const handOut = (batch: Batch) =>
+          Effect.gen(function*() {
+            const n = batch.records.length
+            yield* Ref.update(held, (k) => k + n)
+            const now = yield* Ref.updateAndGet(trace.inFlight, (k) => k + n)
+            yield* Ref.update(trace.maxInFlight, (m) => Math.max(m, now))
+            yield* Ref.update(trace.deliveries, (m) => {
+              const next = new Map(m)
+              for (const r of batch.records) next.set(coordinateOf(r), (next.get(coordinateOf(r)) ?? 0) + 1)
+              return next
+            })
+            const commit = Effect.tap(batch.commit, () =>
+              Effect.all([
+                Ref.update(held, (k) => k - n),
+                Ref.update(trace.inFlight, (k) => k - n),
+                Ref.update(trace.commits, (k) => k + 1)
+              ], { discard: true }))
+            return { ...batch, commit }
+          })
+        return Stream.mapEffect(broker.consume(options), handOut)
+      }))
+    return { broker: { ...broker, consume } satisfies BrokerService, trace }
+  })
+
+/** Records delivered more than once (redeliveries), summed over records. */
+export const redeliveries = (trace: BrokerTrace) =>
+  Effect.map(Ref.get(trace.deliveries), (m) => Array.from(m.values()).reduce((n, k) => n + Math.max(0, k - 1), 0))
+
+/** A hook run after a successful write, before `write` returns. */
+export type AfterWrite = ((rows: ReadonlyArray<UserRow>) => Effect.Effect<void>) | undefined
+
+/** One write attempt as the instrumented sink saw it. */
+export interface Attempt {
+  readonly ok: boolean
+  readonly rows: number
+  /** Virtual time the attempt ended at. */
+  readonly at: number
+}
+
+/** Knobs of `instrumented`; every one can be changed while the pipeline runs. */
+export interface SinkControls {
+  /** Rows with these ids are refused (`Rejected`), and so is every batch containing one. */
+  readonly poison: Ref.Ref<ReadonlySet<string>>
+  /** Virtual time every write takes (through Clock, so TestClock drives it). */
+  readonly delay: Ref.Ref<number>
+  /** Runs after a write stored its rows and before `write` returns: the crash point. */
+  readonly afterWrite: Ref.Ref<AfterWrite>
+  /** Rows inside `write` right now, and the most ever. */
+  readonly active: Ref.Ref<number>
+  readonly maxActive: Ref.Ref<number>
+  /** Every write attempt's outcome, in order. */
+  readonly attempts: Ref.Ref<ReadonlyArray<Attempt>>
+}
+
+/** Wraps a sink with the controls above; the wrapped sink keeps its name. */
+export const instrumented = (inner: RowSink<UserRow>) =>
+  Effect.gen(function*() {
+    const controls: SinkControls = {
+      poison: yield* Ref.make<ReadonlySet<string>>(new Set()),
+      delay: yield* Ref.make(0),
+      afterWrite: yield* Ref.make<AfterWrite>(undefined),
+      active: yield* Ref.make(0),
+      maxActive: yield* Ref.make(0),
+      attempts: yield* Ref.make<ReadonlyArray<Attempt>>([])
+    }
+    const body = (rows: ReadonlyArray<UserRow>) =>
+      Effect.gen(function*() {
+        const delay = yield* Ref.get(controls.delay)
+        if (delay > 0) yield* Effect.sleep(delay)
+        const poison = yield* Ref.get(controls.poison)
+        const bad = rows.find((r) => poison.has(r.id))
+        if (bad !== undefined) {
+          // As a constraint violation: the whole statement fails, nothing is stored.
+          return yield* new SinkError({ sink: inner.name, reason: "Rejected", message: `poison row ${bad.id}` })
+        }
+        yield* inner.write(rows)
+        const hook = yield* Ref.get(controls.afterWrite)
+        if (hook !== undefined) yield* hook(rows)
+      })
+    const write = (rows: ReadonlyArray<UserRow>) =>
+      Effect.acquireUseRelease(
+        Effect.flatMap(Ref.updateAndGet(controls.active, (k) => k + rows.length), (now) =>
+          Ref.update(controls.maxActive, (m) => Math.max(m, now))),
+        () =>
+          body(rows).pipe(Effect.exit, Effect.flatMap((exit) =>
+            Effect.zipRight(
+              Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                Ref.update(controls.attempts, (a) => [...a, { ok: exit._tag === "Success", rows: rows.length, at }])),
+              exit
+            ))),
+        () => Ref.update(controls.active, (k) => k - rows.length)
+      )
+    return { sink: { name: inner.name, scan: inner.scan, write } satisfies RowSink<UserRow>, controls }
+  })
+
+/**
+ * Advances the TestClock in `step`s until `fiber` ends and returns its exit. Fails (a
+ * test failure, not a 30 s timeout) when it is still running after `maxSteps`: a hang.
+ */
+export const drive = <A, E>(
+  fiber: Fiber.Fiber<A, E>,
+  options: { readonly step?: Duration.DurationInput; readonly maxSteps?: number } = {}
+) =>
+  Effect.gen(function*() {
+    const maxSteps = options.maxSteps ?? 5_000
+    for (let i = 0; i < maxSteps; i++) {
+      const done: Option.Option<unknown> = yield* Fiber.poll(fiber)
+      if (done._tag === "Some") return yield* Fiber.join(fiber)
+      yield* TestClock.adjust(options.step ?? "100 millis")
+    }
+    const now = yield* Clock.currentTimeMillis
+    return yield* Effect.dieMessage(`still running after ${maxSteps} clock steps (virtual time ${now} ms): hung`)
+  })
+
+let inspections = 0
+
+/** Every record of a topic, read straight from the broker by a throw-away group. */
+export const readTopic = (broker: BrokerService, topic: string) =>
+  Effect.gen(function*() {
+    const partitions = yield* broker.describeTopic(topic)
+    const total = partitions.reduce((n, p) => n + Number(p.high), 0)
+    if (total === 0) return [] as ReadonlyArray<ConsumedRecord>
+    return yield* broker.consume({ topic, groupId: `inspect-${++inspections}` }).pipe(
+      Stream.mapConcat((b) => b.records),
+      Stream.take(total),
+      Stream.runCollect,
+      Effect.map(Chunk.toReadonlyArray)
+    )
+  })
+
+/** A dead letter as the pipeline writes it. */
+export interface DeadLetter {
+  readonly error: string
+  readonly source: { readonly topic: string; readonly partition: number; readonly offset: string }
+  readonly attempt: number
+  readonly value: string | null
+}
+
+export const parseDeadLetter = (r: ConsumedRecord): DeadLetter => JSON.parse(r.value ?? "null") as DeadLetter
+
+/** The raw-topic record of user `n` of `seed`, with its phone replaced to mark a version. */
+export const userRecord = (seed: string, n: number, phone?: string): ProducerRecord => {
+  const json = FakeUsers.generateUser({ seed, n })
+  const user = decodeUser(phone === undefined ? json : { ...json, phone })
+  return UserRecord.toProducerRecord(user, `test seed=${seed}`)
+}
+
+/** The row the pipeline must store for a raw record made by `userRecord`. */
+export const rowOf = (record: ProducerRecord): UserRow => fromUser(decodeUser(JSON.parse(record.value)))
+
+/** Sorted by id, as sinks scan. */
+export const byId = (rows: ReadonlyArray<UserRow>) => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
