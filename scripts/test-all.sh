@@ -7,5 +7,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/services.sh up
 # shellcheck disable=SC1091
 source .pandaflow/env
-npx tsc --noEmit -p .
-exec npx vitest run "$@"
+./node_modules/.bin/tsc --noEmit -p .
+exec ./node_modules/.bin/vitest run "$@"
