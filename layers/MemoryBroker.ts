@@ -34,8 +34,14 @@ interface Group {
   /** Members in join order; partition p belongs to member p % members.length. */
   readonly members: ReadonlyArray<number>
   readonly committed: ReadonlyMap<string, number>
-  /** Partitions with a batch handed out and not yet committed: `topic:partition`. */
-  readonly inFlight: ReadonlySet<string>
+  /**
+   * Partitions with a batch handed out and not yet committed (`topic:partition`), with
+   * the member holding it. Kept across a rebalance: as in Kafka's eager protocol, where a
+   * member finishes its running batch before it rejoins, a partition's new owner waits
+   * until the old owner's batch ended (committed, refused as stale, or its member left),
+   * so a stale write can never land after the new owner's newer one.
+   */
+  readonly inFlight: ReadonlyMap<string, number>
   readonly generation: number
 }
 
@@ -51,7 +57,7 @@ type Claim =
   | { readonly _tag: "Batch"; readonly batch: Batch }
   | { readonly _tag: "Wait"; readonly changed: Deferred.Deferred<void> }
 
-const emptyGroup: Group = { members: [], committed: new Map(), inFlight: new Set(), generation: 0 }
+const emptyGroup: Group = { members: [], committed: new Map(), inFlight: new Map(), generation: 0 }
 const tp = (topic: string, partition: number) => `${topic}:${partition}`
 
 /** Builds a fresh, empty broker. */
@@ -135,12 +141,11 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
           modify((s) => [undefined, updateGroup(s, groupId, (g) => ({
             ...g,
             members: g.members.filter((m) => m !== member),
-            inFlight: new Set([...g.inFlight].filter((k) => !owned.has(k))),
+            inFlight: new Map([...g.inFlight].filter(([, holder]) => holder !== member)),
             generation: g.generation + 1
           }))]))
         // Fetch positions are per member and per generation, as after a Kafka rebalance.
         const positions = new Map<string, number>()
-        const owned = new Set<string>()
         let generation = -1
         let cursor = 0
 
@@ -149,8 +154,10 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
         const commitOf = (partition: number, from: number, next: number, gen: number) =>
           modify((s) => [undefined, updateGroup(s, groupId, (g) => {
             const key = tp(topic, partition)
-            const inFlight = new Set(g.inFlight)
-            if (g.generation === gen) inFlight.delete(key)
+            // The batch ended whatever the generation: release the partition, or nobody
+            // could ever take it again after a rebalance.
+            const inFlight = new Map(g.inFlight)
+            if (inFlight.get(key) === member) inFlight.delete(key)
             const upTo = g.generation !== gen ? undefined : watermark.complete(partition, BigInt(from), BigInt(next))
             // A member of an old generation cannot commit (Kafka answers ILLEGAL_GENERATION):
             // the partition's new owner redelivers the batch instead.
@@ -172,7 +179,6 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                 generation = g.generation
                 positions.clear()
                 watermark = CommitWatermark.make()
-                owned.clear()
               }
               const index = g.members.indexOf(member)
               for (let i = 0; i < logs.length; i++) {
@@ -185,7 +191,6 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                 if (!positions.has(key)) watermark.reset(partition, BigInt(from))
                 const records = log.slice(from, from + maxBatch)
                 positions.set(key, from + records.length)
-                owned.add(key)
                 cursor = partition + 1
                 const gen = g.generation
                 const batch: Batch = {
@@ -194,7 +199,7 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                   records,
                   commit: commitOf(partition, from, from + records.length, gen)
                 }
-                const claimedState = updateGroup(s, groupId, (g) => ({ ...g, inFlight: new Set(g.inFlight).add(key) }))
+                const claimedState = updateGroup(s, groupId, (g) => ({ ...g, inFlight: new Map(g.inFlight).set(key, member) }))
                 return [{ _tag: "Batch", batch }, claimedState, false]
               }
               return [{ _tag: "Wait", changed: s.changed }, s, false]

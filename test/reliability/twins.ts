@@ -27,6 +27,8 @@ export interface BrokerTrace {
   readonly maxInFlight: Ref.Ref<number>
   /** Commits the pipeline made (batches), in order. */
   readonly commits: Ref.Ref<number>
+  /** Batches handed out per consumer (one entry per `consume` call, in join order). */
+  readonly batchesByConsumer: Ref.Ref<ReadonlyArray<number>>
 }
 
 /**
@@ -40,18 +42,21 @@ export const traced = (broker: BrokerService) =>
       deliveries: yield* Ref.make<ReadonlyMap<string, number>>(new Map()),
       inFlight: yield* Ref.make(0),
       maxInFlight: yield* Ref.make(0),
-      commits: yield* Ref.make(0)
+      commits: yield* Ref.make(0),
+      batchesByConsumer: yield* Ref.make<ReadonlyArray<number>>([])
     }
     const consume: BrokerService["consume"] = (options) =>
       Stream.unwrapScoped(Effect.gen(function*() {
         // Records this consumer holds; released when it commits them or leaves.
         const held = yield* Ref.make(0)
+        const consumer = yield* Ref.modify(trace.batchesByConsumer, (a) => [a.length, [...a, 0]] as const)
         yield* Effect.addFinalizer(() =>
           Effect.flatMap(Ref.getAndSet(held, 0), (n) => Ref.update(trace.inFlight, (k) => k - n)))
         const handOut = (batch: Batch) =>
           Effect.gen(function*() {
             const n = batch.records.length
             yield* Ref.update(held, (k) => k + n)
+            yield* Ref.update(trace.batchesByConsumer, (a) => a.map((k, i) => (i === consumer ? k + 1 : k)))
             const now = yield* Ref.updateAndGet(trace.inFlight, (k) => k + n)
             yield* Ref.update(trace.maxInFlight, (m) => Math.max(m, now))
             yield* Ref.update(trace.deliveries, (m) => {
@@ -164,14 +169,18 @@ export const drive = <A, E>(
 
 let inspections = 0
 
-/** Every record of a topic, read straight from the broker by a throw-away group. */
+/**
+ * Every record of a topic, read straight from the broker by a throw-away group. Each
+ * batch is committed: both brokers hold a partition's next batch until the last commits.
+ */
 export const readTopic = (broker: BrokerService, topic: string) =>
   Effect.gen(function*() {
     const partitions = yield* broker.describeTopic(topic)
     const total = partitions.reduce((n, p) => n + Number(p.high), 0)
     if (total === 0) return [] as ReadonlyArray<ConsumedRecord>
     return yield* broker.consume({ topic, groupId: `inspect-${++inspections}` }).pipe(
-      Stream.mapConcat((b) => b.records),
+      Stream.mapEffect((b) => Effect.as(b.commit, b.records)),
+      Stream.flattenIterables,
       Stream.take(total),
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray)
