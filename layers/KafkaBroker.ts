@@ -62,6 +62,10 @@ const errorType = (cause: unknown): string | undefined => {
   return undefined
 }
 
+/** kafkajs marks errors a client may retry (leader elections, metadata still propagating). */
+const isRetriable = (cause: unknown): boolean =>
+  typeof cause === "object" && cause !== null && "retriable" in cause && cause.retriable === true
+
 const isUnavailable = (cause: unknown): boolean => {
   const name = cause instanceof Error ? cause.name : ""
   return name === "KafkaJSConnectionError" || name === "KafkaJSNumberOfRetriesExceeded" ||
@@ -116,11 +120,16 @@ export const make = (options: KafkaBrokerOptions): Effect.Effect<BrokerService, 
         catch: fail("ProduceFailed", `produce ${records.length} records to ${topic}`)
       }).pipe(Effect.asVoid)
 
+    // Creating is idempotent, so a retriable answer (a fresh or busy cluster whose metadata
+    // lags behind: "does not host this topic-partition") is simply asked again.
     const createTopic: BrokerService["createTopic"] = (spec) =>
       Effect.tryPromise({
         try: () => admin.createTopics({ topics: [{ topic: spec.name, numPartitions: spec.partitions }], waitForLeaders: true }),
         catch: fail("AdminFailed", `create topic ${spec.name}`)
-      }).pipe(Effect.asVoid)
+      }).pipe(
+        Effect.retry({ schedule: Schedule.exponential("200 millis"), times: 6, while: (e) => isRetriable(e.cause) }),
+        Effect.asVoid
+      )
 
     // kafkajs retries a missing topic for seconds before failing: ask the topic list first.
     const describeTopic: BrokerService["describeTopic"] = (topic) =>
