@@ -30,7 +30,12 @@ await producer.connect()
 const page = 5000
 for (let p = 1; (p - 1) * page < records; p++) {
   const users = usersPage(p, page).slice(0, records - (p - 1) * page)
-  await producer.send({ topic, acks: -1, messages: users.map((u) => ({ key: u.login.uuid, value: JSON.stringify(u) })) })
+  // A produce request carries one record batch a partition, capped by the broker's
+  // message.max.bytes (1 MiB): ~1.2 kB users, 3 partitions → 1,000 users a request.
+  for (let i = 0; i < users.length; i += 1000) {
+    const messages = users.slice(i, i + 1000).map((u) => ({ key: u.login.uuid, value: JSON.stringify(u) }))
+    await producer.send({ topic, acks: -1, messages })
+  }
 }
 await producer.disconnect()
 await admin.disconnect()
