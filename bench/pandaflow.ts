@@ -24,7 +24,7 @@ const layer = Layer.mergeAll(
 const startedAt = process.hrtime.bigint()
 const program = Effect.gen(function*() {
   const progress = yield* Progress.make
-  yield* Pipeline.processUntilDrained({ groupId: `${table}-group`, topic: topic!, pollEvery: "50 millis" }, progress)
+  yield* Pipeline.processUntilDrained({ groupId: `${table}-group`, topic: topic! }, progress)
   const s = yield* progress.snapshot
   if (s.processed < records) throw new Error(`processed ${s.processed} of ${records}`)
   report("pandaflow (Pipeline.process)", s.processed, startedAt)
