@@ -86,7 +86,7 @@ it.effect("crash between sink write and commit: the batch is redelivered and eve
       yield* drive(yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group })))
 
       expect(yield* h.memory.scan).toEqual(expectedRows("crash", 1000))
-      const deliveries = yield* Ref.get(h.trace.deliveries)
+      const deliveries = yield* h.trace.deliveries
       for (const r of crashedRecords) expect(deliveries.get(coordinateOf(r))).toBe(2)
       expect(yield* redeliveries(h.trace)).toBeGreaterThanOrEqual(50)
       yield* expectFullyCommitted
