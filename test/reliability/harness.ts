@@ -1,0 +1,330 @@
+/**
+ * Shared machinery of the reliability scenarios: worker processes, a scenario's own
+ * topic/group/tables, producing the data set (with injected bad records whose offsets
+ * are known), reading back sinks and the dead-letter topic, and restarting services.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { createHash } from "node:crypto"
+import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql/SqlClient"
+import { Effect, Layer, ManagedRuntime, Schema, Stream } from "effect"
+import { Kafka, logLevel } from "kafkajs"
+import * as CassandraClient from "../../layers/CassandraClient.js"
+import * as CassandraSink from "../../layers/CassandraSink.js"
+import * as FakeUsers from "../../layers/FakeUsers.js"
+import * as Live from "../../layers/Live.js"
+import * as PostgresSink from "../../layers/PostgresSink.js"
+import { Broker, lag } from "../../src/Broker.js"
+import * as RandomUser from "../../src/RandomUser.js"
+import * as Sink from "../../src/Sink.js"
+import { UserSinks } from "../../src/Sink.js"
+import * as UserRecord from "../../src/UserRecord.js"
+import { allColumns, type UserRow } from "../../src/UserRow.js"
+import { requireEnv } from "../support/env.js"
+import type { WorkerEvent } from "./worker.js"
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
+const keyspace = "pandaflow_reliability"
+
+/** A small seeded PRNG (mulberry32): the kill schedule is the same on every run. */
+export const prng = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Polls `check` until it returns true; fails with `what` after `timeoutMs`. */
+export const waitUntil = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+/** A running worker process and what it has reported so far. */
+export interface Worker {
+  readonly pid: number
+  readonly received: () => number
+  readonly committed: () => number
+  readonly ready: Promise<void>
+  /** Resolves with the exit code (or the signal's name) once the process is gone. */
+  readonly exited: Promise<number | string>
+  readonly isRunning: () => boolean
+  readonly kill: (signal: NodeJS.Signals) => void
+  /** Lets a standby worker join the group. */
+  readonly go: () => void
+  /** The last lines of its stderr, for failure messages. */
+  readonly stderrTail: () => string
+}
+
+/** Worker settings beyond the scenario's names. */
+export interface WorkerOptions {
+  readonly untilDrained?: boolean
+  readonly throttleMillis?: number
+  readonly fetchBytes?: number
+  /** Connect and wait for `go()` before joining the group. */
+  readonly standby?: boolean
+}
+
+/** Starts `test/reliability/worker.ts` in its own process for a scenario. */
+export const startWorker = (scenario: Scenario, options: WorkerOptions = {}): Worker => {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "test/reliability/worker.ts"], {
+    cwd: repoRoot,
+    stdio: ["pipe", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      WORKER_TOPIC: scenario.topic,
+      WORKER_GROUP: scenario.group,
+      WORKER_DLQ: scenario.dlq,
+      WORKER_PG_TABLE: scenario.table,
+      WORKER_CASSANDRA_KEYSPACE: keyspace,
+      WORKER_CASSANDRA_TABLE: scenario.table,
+      WORKER_UNTIL_DRAINED: options.untilDrained ? "true" : "false",
+      WORKER_THROTTLE_MS: String(options.throttleMillis ?? 0),
+      WORKER_FETCH_BYTES: String(options.fetchBytes ?? 256 * 1024),
+      WORKER_STANDBY: options.standby ? "true" : "false"
+    }
+  })
+  // A worker that died before its `go` makes the write fail with EPIPE: its exit says why.
+  child.stdin!.on("error", () => undefined)
+  let received = 0
+  let committed = 0
+  let running = true
+  let stderr = ""
+  let onReady: () => void = () => undefined
+  const ready = new Promise<void>((resolve) => (onReady = resolve))
+  let buffered = ""
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    buffered += chunk
+    let nl: number
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl)
+      buffered = buffered.slice(nl + 1)
+      if (!line.startsWith("{")) continue
+      const e = JSON.parse(line) as WorkerEvent
+      if (e.event === "ready") onReady()
+      else if (e.event === "received") received += e.records
+      else committed += e.records
+    }
+  })
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-6000)
+  })
+  const exited = new Promise<number | string>((resolve) =>
+    child.on("exit", (code, signal) => {
+      running = false
+      resolve(code ?? signal ?? "unknown")
+    }))
+  return {
+    pid: child.pid!,
+    received: () => received,
+    committed: () => committed,
+    ready,
+    exited,
+    isRunning: () => running,
+    kill: (signal) => void child.kill(signal),
+    go: () => void child.stdin!.write("go\n"),
+    stderrTail: () => stderr.split("\n").slice(-25).join("\n")
+  }
+}
+
+/** Waits for a worker to reach `what`; fails at once, with its stderr, if it exits first. */
+export const waitWorker = async (worker: Worker, what: string, check: () => boolean, timeoutMs: number) => {
+  await waitUntil(what, () => {
+    if (!worker.isRunning()) throw new Error(`worker ${worker.pid} exited while waiting for ${what}:\n${worker.stderrTail()}`)
+    return check()
+  }, timeoutMs, 20)
+}
+
+/** Waits for a worker to exit within `timeoutMs`, SIGKILLing it if it does not. */
+export const exitWithin = async (worker: Worker, timeoutMs: number): Promise<number | string> => {
+  const timer = setTimeout(() => worker.kill("SIGKILL"), timeoutMs)
+  const code = await worker.exited
+  clearTimeout(timer)
+  return code
+}
+
+/** A bad record injected into the raw topic, and the coordinate the broker gave it. */
+export interface Injected {
+  readonly key: string
+  readonly partition: number
+  readonly offset: string
+}
+
+/** Four kinds of bad input, in turn: broken JSON, a foreign shape, a tombstone, a wrong type. */
+const badValue = (i: number, template: RandomUser.UserJson): string | null => {
+  switch (i % 4) {
+    case 0:
+      return `{"gender": "female", "name": ${i}`
+    case 1:
+      return JSON.stringify({ hello: "not a user", i })
+    case 2:
+      return null
+    default:
+      return JSON.stringify({ ...template, login: { ...template.login, uuid: 42 } })
+  }
+}
+
+const decodeUsers = Schema.decodeUnknownSync(Schema.Array(RandomUser.User))
+
+/** A scenario's own topic, group, dead-letter topic and table names, and clients to check them. */
+export interface Scenario {
+  readonly name: string
+  readonly seed: string
+  readonly topic: string
+  readonly dlq: string
+  readonly group: string
+  readonly table: string
+  readonly runtime: ManagedRuntime.ManagedRuntime<Broker | UserSinks | SqlClient | CassandraClient.CassandraClient, unknown>
+  readonly kafka: Kafka
+}
+
+/**
+ * Creates the scenario's topics (3 partitions) and tables. The tables are created here,
+ * once, before any worker starts: concurrent `CREATE TABLE IF NOT EXISTS` from several
+ * Cassandra clients can leave the schema disagreeing.
+ */
+export const makeScenario = async (name: string): Promise<Scenario> => {
+  const brokers = requireEnv("PANDAFLOW_BROKERS").split(",")
+  requireEnv("PANDAFLOW_PG_URL")
+  requireEnv("PANDAFLOW_CASSANDRA_CONTACT_POINTS")
+  const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
+  const table = `rel_${name}_${id}`
+  const mode = await Effect.runPromise(Live.Mode)
+  const clients = Layer.merge(PostgresSink.layerClient, CassandraClient.layerConfig)
+  const sinks = Sink.layer(PostgresSink.make({ table }), CassandraSink.make({ keyspace, table })).pipe(Layer.provideMerge(clients))
+  const runtime = ManagedRuntime.make(Layer.merge(Live.brokerLayer(mode, { broker: { logLevel: "nothing" } }), sinks))
+  const scenario: Scenario = {
+    name,
+    seed: `reliability-${name}`,
+    topic: `rel.${name}.raw.${id}`,
+    dlq: `rel.${name}.dlq.${id}`,
+    group: `rel-${name}-${id}`,
+    table,
+    runtime,
+    kafka: new Kafka({ clientId: `reliability-${name}`, brokers, logLevel: logLevel.NOTHING })
+  }
+  await runtime.runPromise(Effect.flatMap(Broker, (b) =>
+    Effect.all([b.createTopic({ name: scenario.topic, partitions: 3 }), b.createTopic({ name: scenario.dlq, partitions: 3 })])))
+  return scenario
+}
+
+/** Drops the scenario's tables and topics and closes its clients. */
+export const disposeScenario = async (s: Scenario) => {
+  await s.runtime.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const { client } = yield* CassandraClient.CassandraClient
+    yield* sql.unsafe(`DROP TABLE IF EXISTS ${s.table}`)
+    yield* Effect.promise(() => client.execute(`DROP TABLE IF EXISTS ${keyspace}.${s.table}`))
+  })).catch((e) => console.warn(`reliability: ${s.name}: dropping tables failed: ${String(e)}`))
+  const admin = s.kafka.admin()
+  await admin.connect().then(() => admin.deleteTopics({ topics: [s.topic, s.dlq] })).catch((e) =>
+    console.warn(`reliability: ${s.name}: deleting topics failed: ${String(e)}`)).finally(() => admin.disconnect())
+  await s.runtime.dispose()
+}
+
+/**
+ * Produces `total` generated users of the scenario's seed, 1,000 a request, and after
+ * every `badEvery` users one bad record (sent alone, to a chosen partition, so its offset
+ * is known). Returns the injected records' coordinates.
+ */
+export const produce = async (s: Scenario, total: number, badEvery = 0): Promise<ReadonlyArray<Injected>> => {
+  const users = FakeUsers.generatePage({ seed: s.seed, page: 1, results: total })
+  const records = decodeUsers(users).map((u) => UserRecord.toProducerRecord(u, `reliability ${s.name}`))
+  const producer = s.kafka.producer({ allowAutoTopicCreation: false })
+  await producer.connect()
+  const injected: Array<Injected> = []
+  try {
+    for (let i = 0; i < records.length; i += 1000) {
+      const chunk = records.slice(i, i + 1000)
+      await s.runtime.runPromise(Effect.flatMap(Broker, (b) => b.produce(s.topic, chunk)))
+      if (badEvery > 0 && (i + chunk.length) % badEvery === 0) {
+        const n = injected.length
+        const key = `bad-${n}`
+        const [meta] = await producer.send({
+          topic: s.topic,
+          acks: -1,
+          messages: [{ key, value: badValue(n, users[n]!), partition: n % 3 }]
+        })
+        injected.push({ key, partition: meta!.partition, offset: meta!.baseOffset! })
+      }
+    }
+  } finally {
+    await producer.disconnect()
+  }
+  return injected
+}
+
+/** The group's lag on the scenario's raw topic. */
+export const lagOf = (s: Scenario) => s.runtime.runPromise(lag(s.topic, s.group))
+
+/** One line a row, columns in table order, sorted by id: equal digests = equal tables. */
+export const digest = (rows: ReadonlyArray<UserRow>): string => {
+  const hash = createHash("sha256")
+  const sorted = [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  for (const row of sorted) hash.update(`${JSON.stringify(allColumns.map((c) => row[c]))}\n`)
+  return hash.digest("hex")
+}
+
+/** Every sink's rows: count, distinct ids and digest, by sink name. */
+export const readSinks = (s: Scenario) =>
+  s.runtime.runPromise(Effect.flatMap(UserSinks, (sinks) =>
+    Effect.forEach(sinks, (sink) =>
+      Effect.map(sink.scan, (rows) => ({
+        name: sink.name,
+        rows,
+        count: rows.length,
+        distinct: new Set(rows.map((r) => r.id)).size,
+        digest: digest(rows)
+      })))))
+
+/** Every dead letter: its source coordinate, read with a fresh group up to the high watermark. */
+export const readDeadLetters = (s: Scenario) =>
+  s.runtime.runPromise(Effect.gen(function*() {
+    const broker = yield* Broker
+    const partitions = yield* broker.describeTopic(s.dlq)
+    const raw = partitions.reduce((n, p) => n + Number(BigInt(p.high) - BigInt(p.low)), 0)
+    if (raw === 0) return { raw, sources: [] as ReadonlyArray<Injected> }
+    const sources = yield* broker.consume({ topic: s.dlq, groupId: `${s.group}-dlq-reader` }).pipe(
+      Stream.mapConcat((batch) => batch.records),
+      Stream.take(raw),
+      Stream.map((r) => {
+        const v = JSON.parse(r.value ?? "{}") as { source: { partition: number; offset: string } }
+        return { key: r.key ?? "", partition: v.source.partition, offset: v.source.offset }
+      }),
+      Stream.runCollect,
+      Effect.timeout("60 seconds")
+    )
+    return { raw, sources: Array.from(sources) }
+  }))
+
+/** `partition:offset`, to compare coordinates as sets. */
+export const coordinate = (c: { readonly partition: number; readonly offset: string }) => `${c.partition}:${c.offset}`
+
+/** Stops or starts one of the rig's services (`bash scripts/services.sh down|up <service>`). */
+export const service = (action: "up" | "down", name: "broker" | "postgres" | "cassandra") =>
+  new Promise<void>((resolve, reject) =>
+    execFile("bash", ["scripts/services.sh", action, name], { cwd: repoRoot, timeout: 150_000 }, (error, _out, err) =>
+      error ? reject(new Error(`services.sh ${action} ${name} failed: ${error.message}\n${err}`)) : resolve()))
+
+/** The line CI output keeps for the closing note. */
+export const summary = (scenario: string, figures: {
+  readonly sent: number
+  readonly written: string
+  readonly dlq: string
+  readonly redelivered: number
+  readonly seconds: number
+  readonly extra?: string
+}) =>
+  console.log(
+    `reliability: ${scenario}: sent=${figures.sent} written=${figures.written} dlq=${figures.dlq} ` +
+      `redelivered=${figures.redelivered} duration=${figures.seconds.toFixed(1)}s${figures.extra ? ` ${figures.extra}` : ""}`
+  )
