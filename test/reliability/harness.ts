@@ -54,6 +54,8 @@ export interface Worker {
   readonly pid: number
   readonly received: () => number
   readonly committed: () => number
+  /** Times the job was restarted after a broker failure. */
+  readonly restarts: () => number
   readonly ready: Promise<void>
   /** Resolves with the exit code (or the signal's name) once the process is gone. */
   readonly exited: Promise<number | string>
@@ -97,6 +99,7 @@ export const startWorker = (scenario: Scenario, options: WorkerOptions = {}): Wo
   child.stdin!.on("error", () => undefined)
   let received = 0
   let committed = 0
+  let restarts = 0
   let running = true
   let stderr = ""
   let onReady: () => void = () => undefined
@@ -112,7 +115,8 @@ export const startWorker = (scenario: Scenario, options: WorkerOptions = {}): Wo
       const e = JSON.parse(line) as WorkerEvent
       if (e.event === "ready") onReady()
       else if (e.event === "received") received += e.records
-      else committed += e.records
+      else if (e.event === "committed") committed += e.records
+      else restarts += 1
     }
   })
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
@@ -127,6 +131,7 @@ export const startWorker = (scenario: Scenario, options: WorkerOptions = {}): Wo
     pid: child.pid!,
     received: () => received,
     committed: () => committed,
+    restarts: () => restarts,
     ready,
     exited,
     isRunning: () => running,

@@ -14,13 +14,18 @@
  *   WORKER_STANDBY=1         connect, say `ready`, then join the group only when a line
  *                            arrives on stdin: the next life starts up while this one works
  *
- * It prints one JSON line per event on stdout (`ready`, `received`, `committed`), which
+ * Like `pnpm start`'s long-running mode (src/cli/Run.ts `serve`, under the scheduler's
+ * Supervisor), the job is restarted with backoff when the broker fails it: a broker
+ * restart breaks the consumer's connections, its commit fails, and kafkajs gives up the
+ * group. A restart rejoins and gets the uncommitted batches again; sinks upsert them.
+ *
+ * It prints one JSON line per event on stdout (`ready`, `received`, `committed`, `restart`), which
  * the parent reads to time its kills and to count redeliveries. Pipes are synchronous on
  * Linux, so a line written before a SIGKILL is never lost. SIGTERM interrupts the job
  * (NodeRuntime.runMain), finalizers release the consumer, and the exit code is 0.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Effect, Layer, Stream } from "effect"
+import { Config, Effect, Layer, Schedule, Stream } from "effect"
 import * as Live from "../../layers/Live.js"
 import { Broker } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
@@ -43,6 +48,7 @@ export type WorkerEvent =
   | { readonly event: "ready"; readonly pid: number }
   | { readonly event: "received"; readonly partition: number; readonly records: number }
   | { readonly event: "committed"; readonly partition: number; readonly records: number; readonly next: string }
+  | { readonly event: "restart"; readonly reason: string }
 
 /**
  * Resolves at the first line (or end) of stdin. Stdin is destroyed afterwards: a readable
@@ -101,7 +107,16 @@ const program = Effect.gen(function*() {
     broker: { sessionTimeout: "6 seconds", heartbeatInterval: "1 second", maxBytesPerPartition: s.fetchBytes, logLevel: "error" }
   }
   const options: Pipeline.ProcessOptions = { topic: s.topic, groupId: s.groupId, deadLetterTopic: s.deadLetterTopic }
-  const job = s.untilDrained ? Pipeline.processUntilDrained(options) : Pipeline.process(options)
+  const once = s.untilDrained ? Pipeline.processUntilDrained(options) : Pipeline.process(options)
+  // Broker failures restart the job (as the Supervisor does in `serve`); a sink that stays
+  // unavailable past the error policy's budget, or a poison record, still ends it.
+  const job = once.pipe(
+    Effect.tapError((e) => e._tag === "BrokerError" ? emit({ event: "restart", reason: e.message }) : Effect.void),
+    Effect.retry({
+      schedule: Schedule.exponential("500 millis").pipe(Schedule.either(Schedule.spaced("5 seconds")), Schedule.upTo("3 minutes")),
+      while: (e) => e._tag === "BrokerError"
+    })
+  )
   const layers = Layer.merge(
     Layer.provide(reportingBroker, Live.brokerLayer(mode, live)),
     Layer.provide(throttledSinks(s.throttleMillis), Live.sinksLayer(mode, live))

@@ -1,0 +1,96 @@
+/**
+ * Outages: one service goes away while records flow, then comes back. The worker must
+ * stay up (waiting and retrying, committing nothing it could not write) and finish with
+ * every row in both tables. Each test brings its service back up in `finally`, even when
+ * it fails, so the next suite finds the rig whole.
+ */
+import { expect, it } from "vitest"
+import { expectedRows } from "../support/expected.js"
+import {
+  digest,
+  disposeScenario,
+  exitWithin,
+  lagOf,
+  makeScenario,
+  produce,
+  readSinks,
+  service,
+  sleep,
+  startWorker,
+  summary,
+  waitUntil,
+  waitWorker,
+  type Worker
+} from "./harness.js"
+
+const total = 12_000
+
+interface Outage {
+  readonly name: string
+  readonly service: "broker" | "postgres" | "cassandra"
+  /** How long to leave it stopped before starting it again (its start-up time adds to this). */
+  readonly downMillis: number
+}
+
+const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
+  const scenario = await makeScenario(name)
+  let worker: Worker | undefined
+  let stopped = false
+  try {
+    await produce(scenario, total)
+    const started = Date.now()
+    worker = startWorker(scenario)
+    const w = worker
+    await waitWorker(w, "the first 1,000 records to commit", () => w.committed() >= 1_000, 60_000)
+    const lagAtStop = await lagOf(scenario)
+    expect(lagAtStop, "the stream drained before the outage began").toBeGreaterThan(0)
+
+    stopped = true
+    const stopAt = Date.now()
+    await service("down", svc)
+    const committedAtStop = w.committed()
+    await sleep(downMillis)
+    expect(w.isRunning(), `worker died during the ${svc} outage:\n${w.stderrTail()}`).toBe(true)
+    await service("up", svc)
+    stopped = false
+    const outageSeconds = (Date.now() - stopAt) / 1000
+
+    await waitUntil("lag 0 after the outage", async () => {
+      if (!w.isRunning()) throw new Error(`worker died after the ${svc} outage:\n${w.stderrTail()}`)
+      return (await lagOf(scenario)) === 0
+    }, 150_000, 250)
+    const seconds = (Date.now() - started) / 1000
+    w.kill("SIGTERM")
+    expect(await exitWithin(w, 20_000), w.stderrTail()).toBe(0)
+
+    const expected = digest(expectedRows(scenario.seed, total))
+    const sinks = await readSinks(scenario)
+    for (const sink of sinks) {
+      expect(sink.count, `${sink.name} rows`).toBe(total)
+      expect(sink.distinct, `${sink.name} distinct ids`).toBe(total)
+      expect(sink.digest, `${sink.name} rows differ from the expected rows`).toBe(expected)
+    }
+    summary(name, {
+      sent: total,
+      written: sinks.map((s) => `${s.name}:${s.count}`).join(","),
+      dlq: "0",
+      redelivered: w.received() - total,
+      seconds,
+      extra: `outage=${outageSeconds.toFixed(1)}s lag-at-stop=${lagAtStop} committed-at-stop=${committedAtStop} restarts=${w.restarts()}`
+    })
+  } finally {
+    if (worker?.isRunning()) worker.kill("SIGKILL")
+    if (stopped) await service("up", svc)
+    await disposeScenario(scenario)
+  }
+}
+
+it("Postgres stopped for 20 s mid-stream: the job waits and completes with nothing lost",
+  outage({ name: "outage_postgres", service: "postgres", downMillis: 20_000 }), 240_000)
+
+it("broker restarted mid-stream: the consumer rejoins and completes with nothing lost",
+  outage({ name: "outage_broker", service: "broker", downMillis: 3_000 }), 240_000)
+
+// Cassandra takes ~20-25 s to start, so a short pause plus its start-up is a ~25 s outage.
+it("Cassandra stopped mid-stream: the client reconnects and the job completes with nothing lost",
+  outage({ name: "outage_cassandra", service: "cassandra", downMillis: 2_000 }), 240_000)
