@@ -74,6 +74,10 @@ export const make = (options: Options) =>
       ...(options.username !== undefined && options.password !== undefined
         ? { credentials: { username: options.username, password: Redacted.value(options.password) } }
         : {}),
+      // The driver's default waits 1, 2, 4 … s up to 10 minutes between reconnection
+      // attempts: a node back after a minute's outage would be retried only at ~2 minutes,
+      // past the sink's retry budget. Capped at 5 s, like the sink's backoff.
+      policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false) },
       // LOCAL_QUORUM: a write counts once most local replicas have it (with RF 1, the one).
       queryOptions: { consistency: cassandra.types.consistencies.localQuorum },
       socketOptions: {

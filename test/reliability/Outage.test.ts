@@ -13,6 +13,7 @@ import {
   lagOf,
   makeScenario,
   produce,
+  readDeadLetters,
   readSinks,
   service,
   sleep,
@@ -53,13 +54,15 @@ const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
     expect(w.isRunning(), `worker died during the ${svc} outage:\n${w.stderrTail()}`).toBe(true)
     await service("up", svc)
     stopped = false
-    const outageSeconds = (Date.now() - stopAt) / 1000
+    const upAt = Date.now()
+    const outageSeconds = (upAt - stopAt) / 1000
 
     await waitUntil("lag 0 after the outage", async () => {
       if (!w.isRunning()) throw new Error(`worker died after the ${svc} outage:\n${w.stderrTail()}`)
       return (await lagOf(scenario)) === 0
     }, 150_000, 250)
     const seconds = (Date.now() - started) / 1000
+    const recoverySeconds = (Date.now() - upAt) / 1000
     w.kill("SIGTERM")
     expect(await exitWithin(w, 20_000), w.stderrTail()).toBe(0)
 
@@ -70,13 +73,16 @@ const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
       expect(sink.distinct, `${sink.name} distinct ids`).toBe(total)
       expect(sink.digest, `${sink.name} rows differ from the expected rows`).toBe(expected)
     }
+    // An outage must never be mistaken for bad data: nothing may be dead-lettered.
+    const dead = await readDeadLetters(scenario)
+    expect(dead.raw, "records dead-lettered during the outage").toBe(0)
     summary(name, {
       sent: total,
       written: sinks.map((s) => `${s.name}:${s.count}`).join(","),
-      dlq: "0",
+      dlq: String(dead.raw),
       redelivered: w.received() - total,
       seconds,
-      extra: `outage=${outageSeconds.toFixed(1)}s lag-at-stop=${lagAtStop} committed-at-stop=${committedAtStop} restarts=${w.restarts()}`
+      extra: `outage=${outageSeconds.toFixed(1)}s lag-0-after-up=${recoverySeconds.toFixed(1)}s lag-at-stop=${lagAtStop} committed-at-stop=${committedAtStop} restarts=${w.restarts()}`
     })
   } finally {
     if (worker?.isRunning()) worker.kill("SIGKILL")
