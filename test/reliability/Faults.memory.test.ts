@@ -6,6 +6,7 @@
 import { expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Ref, TestClock } from "effect"
 import * as MemoryBroker from "../../layers/MemoryBroker.js"
+import { partitionFor } from "../../layers/Murmur2.js"
 import * as MemorySink from "../../layers/MemorySink.js"
 import * as MemoryUserSource from "../../layers/MemoryUserSource.js"
 import { Broker, lag, type ProducerRecord } from "../../src/Broker.js"
@@ -178,6 +179,36 @@ it.effect("rebalance mid-batch: a second consumer joins while the first has batc
 
       const expected = new Map([...firsts, ...updates].map((r) => [r.key, rowOf(r)] as const))
       expect(yield* h.memory.scan).toEqual(byId([...expected.values()]))
+      yield* expectFullyCommitted
+    }).pipe(Effect.provide(h.layer))
+  }))
+
+it.effect("rebalance while the old owner waits out an outage: its stale batch never lands after the new owner's rows", () =>
+  Effect.gen(function*() {
+    // Two partitions; every record on partition 1, which moves to the joining member.
+    const h = yield* harness({ partitions: 2, maxBatchSize: 10 })
+    yield* Effect.gen(function*() {
+      const broker = yield* Broker
+      const users = Array.from({ length: 200 }, (_, n) => n).filter((n) => partitionFor(userRecord("stale", n).key, 2) === 1)
+        .slice(0, 10)
+      const v0 = users.map((n) => userRecord("stale", n, "v0"))
+      const v1 = users.map((n) => userRecord("stale", n, "v1"))
+      // Two batches: every user's v0, then every user's v1.
+      yield* broker.produce(raw, [...v0, ...v1])
+      // A's write of the v0 batch fails once, so A sits in its retry backoff (~200 ms)...
+      yield* h.memory.failNext(1, "Unavailable")
+      const a = yield* Effect.fork(Pipeline.process({ groupId: group }))
+      while ((yield* Ref.get(h.controls.attempts)).length === 0) yield* Effect.yieldNow()
+      // ...when B joins and becomes partition 1's owner. B must not write v0 and v1 before
+      // A's retry of v0 lands, or the table ends on v0.
+      const b = yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group }))
+      yield* drive(b, { maxSteps: 600 })
+      yield* Fiber.interrupt(a)
+
+      expect(yield* h.memory.scan).toEqual(byId(v1.map(rowOf)))
+      const [byA, byB] = yield* Ref.get(h.trace.batchesByConsumer)
+      expect(byA).toBe(1)
+      expect(byB).toBe(2)
       yield* expectFullyCommitted
     }).pipe(Effect.provide(h.layer))
   }))
