@@ -29,6 +29,13 @@ export interface KafkaBrokerOptions {
   /** Batches fetched in parallel, one per partition at most (default 3). */
   readonly partitionsConsumedConcurrently?: number | undefined
   readonly sessionTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long a rebalance waits for members to finish their running batch (default 3
+   * minutes). It must outlast the pipeline's retry of an unavailable sink (2 minutes by
+   * default): a member cut off mid-retry would hand its partition to a new owner and then
+   * land an older write after the new owner's newer one.
+   */
+  readonly rebalanceTimeout?: Duration.DurationInput | undefined
   readonly heartbeatInterval?: Duration.DurationInput | undefined
   /** kafkajs's own log level: its warnings say why a group rebalanced (default "warn"). */
   readonly logLevel?: "nothing" | "error" | "warn" | "info" | undefined
@@ -180,6 +187,7 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
       sessionTimeout: Duration.toMillis(options.sessionTimeout ?? "30 seconds"),
+      rebalanceTimeout: Duration.toMillis(options.rebalanceTimeout ?? "3 minutes"),
       heartbeatInterval: Duration.toMillis(heartbeatEvery)
     })
 
