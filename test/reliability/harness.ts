@@ -149,6 +149,23 @@ export const waitWorker = async (worker: Worker, what: string, check: () => bool
   }, timeoutMs, 20)
 }
 
+/** Waits until a worker connected its clients (`ready`); fails if it exits first. */
+export const readyWithin = (worker: Worker, timeoutMs: number) =>
+  Promise.race([
+    worker.ready,
+    worker.exited.then((code) => {
+      throw new Error(`worker ${worker.pid} exited (${code}) before it was ready:\n${worker.stderrTail()}`)
+    }),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`worker ${worker.pid} not ready in ${timeoutMs} ms`)), timeoutMs))
+  ])
+
+/** Records in a topic (high − low watermarks): duplicates included. */
+export const topicCount = (s: Scenario, topic: string) =>
+  s.runtime.runPromise(Effect.map(
+    Effect.flatMap(Broker, (b) => b.describeTopic(topic)),
+    (ps) => ps.reduce((n, p) => n + Number(BigInt(p.high) - BigInt(p.low)), 0)
+  ))
+
 /** Waits for a worker to exit within `timeoutMs`, SIGKILLing it if it does not. */
 export const exitWithin = async (worker: Worker, timeoutMs: number): Promise<number | string> => {
   const timer = setTimeout(() => worker.kill("SIGKILL"), timeoutMs)
@@ -237,21 +254,24 @@ export const disposeScenario = async (s: Scenario) => {
 }
 
 /**
- * Produces `total` generated users of the scenario's seed, 1,000 a request, and after
+ * Produces `total` generated users of the scenario's seed, `chunk` a request, and after
  * every `badEvery` users one bad record (sent alone, to a chosen partition, so its offset
  * is known). Returns the injected records' coordinates.
+ *
+ * A fetch returns whole producer batches even past the consumer's byte limit, so `chunk`
+ * bounds how small the consumer's batches can get.
  */
-export const produce = async (s: Scenario, total: number, badEvery = 0): Promise<ReadonlyArray<Injected>> => {
+export const produce = async (s: Scenario, total: number, badEvery = 0, chunk = 1000): Promise<ReadonlyArray<Injected>> => {
   const users = FakeUsers.generatePage({ seed: s.seed, page: 1, results: total })
   const records = decodeUsers(users).map((u) => UserRecord.toProducerRecord(u, `reliability ${s.name}`))
   const producer = s.kafka.producer({ allowAutoTopicCreation: false })
   await producer.connect()
   const injected: Array<Injected> = []
   try {
-    for (let i = 0; i < records.length; i += 1000) {
-      const chunk = records.slice(i, i + 1000)
-      await s.runtime.runPromise(Effect.flatMap(Broker, (b) => b.produce(s.topic, chunk)))
-      if (badEvery > 0 && (i + chunk.length) % badEvery === 0) {
+    for (let i = 0; i < records.length; i += chunk) {
+      const part = records.slice(i, i + chunk)
+      await s.runtime.runPromise(Effect.flatMap(Broker, (b) => b.produce(s.topic, part)))
+      if (badEvery > 0 && (i + part.length) % badEvery === 0) {
         const n = injected.length
         const key = `bad-${n}`
         const [meta] = await producer.send({
@@ -291,25 +311,35 @@ export const readSinks = (s: Scenario) =>
         digest: digest(rows)
       })))))
 
-/** Every dead letter: its source coordinate, read with a fresh group up to the high watermark. */
-export const readDeadLetters = (s: Scenario) =>
+/** Every record of a topic, read with a fresh group up to the high watermarks at the start. */
+export const readTopic = (s: Scenario, topic: string) =>
   s.runtime.runPromise(Effect.gen(function*() {
     const broker = yield* Broker
-    const partitions = yield* broker.describeTopic(s.dlq)
-    const raw = partitions.reduce((n, p) => n + Number(BigInt(p.high) - BigInt(p.low)), 0)
-    if (raw === 0) return { raw, sources: [] as ReadonlyArray<Injected> }
-    const sources = yield* broker.consume({ topic: s.dlq, groupId: `${s.group}-dlq-reader` }).pipe(
+    const partitions = yield* broker.describeTopic(topic)
+    const count = partitions.reduce((n, p) => n + Number(BigInt(p.high) - BigInt(p.low)), 0)
+    if (count === 0) return []
+    const records = yield* broker.consume({ topic, groupId: `${s.group}-reader-${Date.now().toString(36)}` }).pipe(
       Stream.mapConcat((batch) => batch.records),
-      Stream.take(raw),
-      Stream.map((r) => {
-        const v = JSON.parse(r.value ?? "{}") as { source: { partition: number; offset: string } }
-        return { key: r.key ?? "", partition: v.source.partition, offset: v.source.offset }
-      }),
+      Stream.take(count),
       Stream.runCollect,
       Effect.timeout("60 seconds")
     )
-    return { raw, sources: Array.from(sources) }
+    return Array.from(records)
   }))
+
+/** Every dead letter (`raw` counts duplicates) with the source coordinate it points at. */
+export const readDeadLetters = async (s: Scenario) => {
+  const records = await readTopic(s, s.dlq)
+  const sources: ReadonlyArray<Injected> = records.map((r) => {
+    const v = JSON.parse(r.value ?? "{}") as { source: { partition: number; offset: string } }
+    return { key: r.key ?? "", partition: v.source.partition, offset: v.source.offset }
+  })
+  return { raw: records.length, sources }
+}
+
+/** The group's committed offset per partition of the scenario's raw topic. */
+export const committedOffsets = (s: Scenario) =>
+  s.runtime.runPromise(Effect.flatMap(Broker, (b) => b.committed(s.topic, s.group)))
 
 /** `partition:offset`, to compare coordinates as sets. */
 export const coordinate = (c: { readonly partition: number; readonly offset: string }) => `${c.partition}:${c.offset}`
