@@ -31,7 +31,7 @@ const total = 50_000
 const badEvery = 2_000
 const kills = 10
 // The kill schedule: change the seed to explore other crash points.
-const killSeed = 20_240_4
+const killSeed = 202_404
 
 let scenario: Scenario
 let injected: ReadonlyArray<Injected>
