@@ -39,6 +39,8 @@ export interface ProcessOptions {
    * one batch a partition at a time, and a key lives on one partition.
    */
   readonly concurrency?: number | undefined
+  /** How the job restarts its consumer after a broker failure; see `defaultBrokerRetry`. */
+  readonly brokerRetry?: Schedule.Schedule<unknown> | undefined
   /** What to do with bad records and failing sinks; see `defaultErrorPolicy`. */
   readonly errorPolicy?: ErrorPolicy | undefined
   /**
@@ -193,8 +195,27 @@ export const processBatch = (batch: Batch, options: ProcessOptions, progress?: P
 
 const coordinates = (r: ConsumedRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset })
 
-/** Process job: runs until interrupted or a non-retryable error. */
+/**
+ * A broker failure (a broker restart, a lost group session, a refused commit) ends the
+ * consumer. A fresh one resumes from the committed offsets and sinks upsert, so starting
+ * over loses nothing: by default the job does so with backoff for up to three minutes.
+ */
+export const defaultBrokerRetry: Schedule.Schedule<unknown> = Schedule.exponential("500 millis").pipe(
+  Schedule.either(Schedule.spaced("5 seconds")),
+  Schedule.upTo("3 minutes")
+)
+
+/** Process job: runs until interrupted or an error its policies do not absorb. */
 export const process = (options: ProcessOptions, progress?: Progress.Progress) =>
+  processOnce(options, progress).pipe(
+    Effect.retry({
+      schedule: options.brokerRetry ?? defaultBrokerRetry,
+      while: (e): e is BrokerError => e._tag === "BrokerError"
+    }),
+    Effect.tapError((e) => e._tag === "BrokerError" ? Effect.logWarning(`process: giving up on the broker: ${e.message}`) : Effect.void)
+  )
+
+const processOnce = (options: ProcessOptions, progress?: Progress.Progress) =>
   Effect.gen(function*() {
     const broker = yield* Broker
     const batches = broker.consume({ topic: options.topic ?? UserRecord.Topics.raw, groupId: options.groupId })
