@@ -1,0 +1,78 @@
+/**
+ * The command line as a user runs it: `pnpm start` in the embedded default (no service
+ * configured), `--once`, the long-running mode with its scheduler, and `pandaflow dags`
+ * against it. Real processes, real HTTP on 127.0.0.1.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { promisify } from "node:util"
+import { describe, expect, it } from "vitest"
+
+const run = promisify(execFile)
+const tsx = "node_modules/.bin/tsx"
+// The embedded default: none of the service addresses the test run may have exported.
+const embeddedEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !["PANDAFLOW_BROKERS", "PANDAFLOW_PG_URL", "PANDAFLOW_CASSANDRA_CONTACT_POINTS", "PANDAFLOW_API_URL"].includes(k))
+)
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
+    })
+  })
+
+const waitForLine = (child: ChildProcess, pattern: RegExp, within: number) =>
+  new Promise<string>((resolve, reject) => {
+    let seen = ""
+    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${within} ms:\n${seen}`)), within)
+    child.stdout!.on("data", (chunk: Buffer) => {
+      seen += chunk.toString()
+      const line = seen.split("\n").find((l) => pattern.test(l))
+      if (line) {
+        clearTimeout(timer)
+        resolve(line)
+      }
+    })
+  })
+
+describe("pandaflow CLI (embedded default)", () => {
+  it("--once: says it runs embedded, processes every record, exits 0", async () => {
+    const { stdout } = await run(tsx, ["src/main.ts", "--records", "2000", "--once"], { env: embeddedEnv, timeout: 120_000 })
+    const lines = stdout.trim().split("\n")
+    expect(lines[0]).toMatch(/^pandaflow: embedded mode — broker in-memory, postgres embedded \(PGlite\), cassandra off/)
+    expect(lines.at(-1)).toMatch(/done in .* ingested 2000 · processed 2000 .* dlq 0 · postgres 2000$/)
+  })
+
+  it("long-running: the scheduler runs user_automation; dags list, trigger and runs work; Ctrl-C exits cleanly", async () => {
+    const port = await freePort()
+    const env = { ...embeddedEnv, PANDAFLOW_CONTROL_PORT: String(port), PANDAFLOW_CONTROL_URL: `http://127.0.0.1:${port}` }
+    const server = spawn(tsx, ["src/main.ts", "--records", "300", "--progress-seconds", "60"], { env, stdio: ["ignore", "pipe", "pipe"] })
+    try {
+      await waitForLine(server, /control API http:\/\/127\.0\.0\.1:\d+/, 90_000)
+      const dags = (...args: Array<string>) => run(tsx, ["src/main.ts", "dags", ...args], { env, timeout: 60_000 })
+
+      const list = (await dags("list")).stdout
+      expect(list).toMatch(/user_automation\s+cron "0 0 \* \* \*" \(UTC\)\s+false\s+\d{4}-\d\d-\d\dT00:00:00Z\s+ingest/)
+
+      expect((await dags("trigger", "user_automation")).stdout).toMatch(/^triggered user_automation: run \S+/)
+      let runs = ""
+      for (let i = 0; i < 60 && !/manual\s+success/.test(runs); i++) {
+        await new Promise((r) => setTimeout(r, 500))
+        runs = (await dags("runs", "--job", "user_automation")).stdout
+      }
+      expect(runs).toMatch(/user_automation\s+manual\s+success/)
+      // The first start also ran the latest scheduled slot.
+      expect(runs).toMatch(/user_automation\s+scheduled\s+success/)
+
+      const unknown = await dags("trigger", "no_such_job").then(() => "succeeded", (e: { stderr: string }) => e.stderr)
+      expect(unknown).toMatch(/NotFound/)
+    } finally {
+      const exited = new Promise<number | null>((resolve) => server.on("exit", (code) => resolve(code)))
+      server.kill("SIGINT")
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("timeout"), 20_000))])
+      expect(code).not.toBe("timeout")
+    }
+  })
+})
