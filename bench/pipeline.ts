@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { Kafka, logLevel, Partitioners } from "kafkajs"
+import pg from "pg"
 import { type RunFigures, usersPage } from "./shared.js"
 
 const arg = (name: string) => {
@@ -53,6 +54,14 @@ const run = (script: string, table: string): RunFigures => {
 const baseline = run("baseline", `bench_baseline_${id}`)
 const pandaflow = run("pandaflow", `bench_pandaflow_${id}`)
 const ratio = pandaflow.recordsPerSecond / baseline.recordsPerSecond
+
+// Leave nothing behind: the two tables and the topic hold 400,000 rows and 200,000 records.
+const pool = new pg.Pool({ connectionString: pgUrl, max: 1 })
+await pool.query(`DROP TABLE IF EXISTS bench_baseline_${id}, bench_pandaflow_${id}`)
+await pool.end()
+await admin.connect()
+await admin.deleteTopics({ topics: [topic] })
+await admin.disconnect()
 
 const row = (f: RunFigures) =>
   `${f.name.padEnd(32)} ${Math.round(f.recordsPerSecond).toLocaleString("en-US").padStart(10)} rec/s ${f.seconds.toFixed(2).padStart(8)} s ${f.peakRssMiB.toFixed(0).padStart(6)} MiB peak RSS`

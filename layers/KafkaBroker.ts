@@ -37,6 +37,8 @@ export interface KafkaBrokerOptions {
    */
   readonly rebalanceTimeout?: Duration.DurationInput | undefined
   readonly heartbeatInterval?: Duration.DurationInput | undefined
+  /** Longest wait of a fetch on an idle partition (default 1 second). */
+  readonly maxWaitTime?: Duration.DurationInput | undefined
   /** kafkajs's own log level: its warnings say why a group rebalanced (default "warn"). */
   readonly logLevel?: "nothing" | "error" | "warn" | "info" | undefined
 }
@@ -188,6 +190,9 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
       maxBytes: 64 * 1024 * 1024,
       sessionTimeout: Duration.toMillis(options.sessionTimeout ?? "30 seconds"),
       rebalanceTimeout: Duration.toMillis(options.rebalanceTimeout ?? "3 minutes"),
+      // A fetch long-polls an idle partition this long, and leaving the group waits for
+      // it: kafkajs's 5 s default made every clean shutdown take 5 s.
+      maxWaitTimeInMs: Duration.toMillis(options.maxWaitTime ?? "1 second"),
       heartbeatInterval: Duration.toMillis(heartbeatEvery)
     })
 
