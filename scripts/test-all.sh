@@ -8,4 +8,12 @@ bash scripts/services.sh up
 # shellcheck disable=SC1091
 source .pandaflow/env
 ./node_modules/.bin/tsc --noEmit -p .
-exec ./node_modules/.bin/vitest run "$@"
+status=0
+rm -f .pandaflow/vitest-results.json
+./node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=.pandaflow/vitest-results.json "$@" || status=$?
+# One plain closing line, whatever the reporter printed above it.
+node -e '
+  const r = require("./.pandaflow/vitest-results.json")
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""))
+' || true
+exit $status
