@@ -26,17 +26,7 @@ import type { WorkerEvent } from "./worker.js"
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
 const keyspace = "pandaflow_reliability"
 
-/** A small seeded PRNG (mulberry32): the kill schedule is the same on every run. */
-export const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng } from "../support/prng.js"
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

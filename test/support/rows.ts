@@ -7,17 +7,7 @@
  */
 import type { UserRow } from "../../src/UserRow.js"
 
-// A small seeded PRNG (mulberry32): deterministic, no dependency.
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { prng } from "./prng.js"
 
 const hex = (next: () => number, n: number) =>
   Array.from({ length: n }, () => Math.floor(next() * 16).toString(16)).join("")
