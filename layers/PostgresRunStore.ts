@@ -16,7 +16,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Config, type ConfigError, Effect, Layer, Option, Redacted } from "effect"
+import { Config, type ConfigError, Effect, Layer, Option } from "effect"
 import type {
   AttemptRecord,
   AttemptState,
@@ -356,7 +356,3 @@ export const layerConfig: Layer.Layer<RunStore, RunStoreError | ConfigError.Conf
       return layer({ schema }).pipe(Layer.provide(PgClient.layer({ url, maxConnections: 4 })))
     })
   )
-
-/** Re-exported so callers can build a client from a URL string without importing sql-pg. */
-export const pgLayer = (url: string, options?: { readonly maxConnections?: number }) =>
-  PgClient.layer({ url: Redacted.make(url), maxConnections: options?.maxConnections ?? 4 })

@@ -3,7 +3,8 @@
  * (PANDAFLOW_PG_URL, which `scripts/services.sh up` writes to .pandaflow/env) and the
  * embedded PGlite Postgres. Without PANDAFLOW_PG_URL the live suite FAILS, never skips.
  */
-import { Context, Effect, Layer } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Effect, Layer, Redacted } from "effect"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.js"
 import * as MemoryRunStore from "../../layers/MemoryRunStore.js"
 import * as PostgresRunStore from "../../layers/PostgresRunStore.js"
@@ -29,7 +30,7 @@ runStoreContract(
   "postgres (real server, PANDAFLOW_PG_URL)",
   Effect.flatMap(pgUrl, (url) =>
     Effect.map(
-      Layer.build(PostgresRunStore.layer({ schema }).pipe(Layer.provide(PostgresRunStore.pgLayer(url)))),
+      Layer.build(PostgresRunStore.layer({ schema }).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 })))),
       (context) => Context.get(context, RunStore)
     ))
 )

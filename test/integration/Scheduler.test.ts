@@ -5,7 +5,8 @@
  * (slot time → task start). Without PANDAFLOW_PG_URL this FAILS, never skips.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Either, Exit, Layer, Option, Ref, Scope } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Context, Effect, Either, Exit, Layer, Option, Redacted, Ref, Scope } from "effect"
 import * as PostgresRunStore from "../../layers/PostgresRunStore.js"
 import * as Dag from "../../src/scheduler/Dag.js"
 import * as Job from "../../src/scheduler/Job.js"
@@ -24,7 +25,7 @@ const store = Effect.gen(function*() {
     )
   }
   const context = yield* Layer.build(
-    PostgresRunStore.layer({ schema }).pipe(Layer.provide(PostgresRunStore.pgLayer(url, { maxConnections: 6 })))
+    PostgresRunStore.layer({ schema }).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 6 })))
   )
   return Context.get(context, RunStore)
 })
