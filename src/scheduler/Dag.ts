@@ -6,30 +6,30 @@
  * sees `inputs.rows` with `extract`'s output type. Each task has its own retry
  * Schedule, per-attempt timeout, trigger rule and optional concurrency pool.
  *
+ * Graph validation lives in `DagGraph`; outcomes and trigger rules in `TaskOutcome`
+ * (re-exported here, so `Dag.decide`, `Dag.skip`, `Dag.DagError` … keep working).
+ *
  * @since 0.1.0
  */
-import { Cause, Data, Duration, Effect, Either, Exit, Option, Schedule } from "effect"
+import { Data, Duration, Effect, Either, type Exit, Option, type Schedule } from "effect"
+import * as DagGraph from "./DagGraph.js"
+import type { DagError } from "./DagGraph.js"
+import type { TriggerRule, Upstream } from "./TaskOutcome.js"
+import { TaskSkipped } from "./TaskOutcome.js"
 import type { DataInterval } from "./Timetable.js"
 
-/** When a task runs, given its upstream outcomes (Airflow's trigger rules). */
-export type TriggerRule =
-  /** Every upstream succeeded (default). Otherwise the task is `upstream_failed` or `skipped`. */
-  | "all_success"
-  /** Every upstream finished, whatever its state. */
-  | "all_done"
-  /** No upstream failed (succeeded or skipped). */
-  | "none_failed"
-  /** Does not wait for upstream at all: runs as soon as the run starts. Takes no `deps`. */
-  | "always"
-
-/** Final state of one task within a run. */
-export type TaskState = "success" | "failed" | "upstream_failed" | "skipped" | "cancelled"
-
-/** An upstream task's outcome, as seen by a task whose rule lets it run after failures. */
-export type Upstream<A> =
-  | { readonly _tag: "Success"; readonly value: A }
-  | { readonly _tag: "Failed"; readonly error: string }
-  | { readonly _tag: "Skipped" }
+export { DagError } from "./DagGraph.js"
+export {
+  attemptStateOf,
+  decide,
+  renderError,
+  skip,
+  type TaskState,
+  TaskSkipped,
+  type TriggerRule,
+  type Upstream,
+  upstreamOf
+} from "./TaskOutcome.js"
 
 /** What a task attempt knows about its run. */
 export interface TaskContext {
@@ -57,29 +57,6 @@ export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
     return `task "${this.task}" attempt ${this.attempt} timed out after ${Duration.format(this.timeout)}`
   }
 }
-
-/**
- * Fail a task with this to mark it `skipped` (like Airflow's skip exception): it is not
- * retried, and downstream `all_success` tasks are skipped too while `none_failed` and
- * `all_done` tasks run. Use it for "nothing to do for this interval".
- */
-export class TaskSkipped extends Data.TaggedError("TaskSkipped")<{
-  readonly reason: string
-}> {
-  override get message(): string {
-    return `skipped: ${this.reason}`
-  }
-}
-
-/** Skips the current task (see `TaskSkipped`). */
-export const skip = (reason: string): Effect.Effect<never, TaskSkipped> => Effect.fail(new TaskSkipped({ reason }))
-
-/** The DAG is not well formed. `reason` says how; `message` names the tasks involved. */
-export class DagError extends Data.TaggedError("DagError")<{
-  readonly dag: string
-  readonly reason: "UnknownDependency" | "Cycle" | "DuplicateTask" | "Empty" | "InvalidTask"
-  readonly message: string
-}> {}
 
 /** Hooks the runtime passes in so every attempt is recorded; they cannot fail. */
 export interface AttemptHooks {
@@ -256,91 +233,21 @@ export interface Dag<out R = never> {
 }
 
 /**
- * Builds a DAG from its tasks, validating it. Tasks reached through `deps` are included
- * even when not listed. Fails with `DagError` on an empty DAG, two different tasks with
- * one name, an `after` naming no task, or a cycle (the message shows the cycle).
+ * Builds a DAG from its tasks, validating it (see `DagGraph.validate`). Tasks reached
+ * through `deps` are included even when not listed. Fails with `DagError` on an empty
+ * DAG, two different tasks with one name, an `after` naming no task, or a cycle (the
+ * message shows the cycle).
  */
 export const make = <const Tasks extends ReadonlyArray<TaskLike>>(
   name: string,
   taskList: Tasks
-): Either.Either<Dag<ContextOf<Tasks[number]>>, DagError> => {
-  const tasks = taskList as unknown as ReadonlyArray<AnyTask>
-  const fail = (reason: DagError["reason"], message: string) =>
-    Either.left(new DagError({ dag: name, reason, message: `DAG "${name}": ${message}` }))
-  if (tasks.length === 0) return fail("Empty", "has no tasks")
-
-  const byName = new Map<string, AnyTask>()
-  const visit = (task: AnyTask): string | undefined => {
-    const existing = byName.get(task.name)
-    if (existing !== undefined) {
-      return existing === task ? undefined : `two different tasks are named "${task.name}"`
-    }
-    if (task.name.length === 0) return "a task has an empty name"
-    if (task.trigger === "always" && (task.deps.length > 0 || task.after.length > 0)) {
-      return `task "${task.name}" has trigger rule "always", which does not wait for upstream, but declares dependencies`
-    }
-    byName.set(task.name, task)
-    for (const dep of task.deps) {
-      const problem = visit(dep)
-      if (problem !== undefined) return problem
-    }
-    return undefined
-  }
-  for (const task of tasks) {
-    const problem = visit(task)
-    if (problem !== undefined) {
-      return fail(problem.startsWith("two") ? "DuplicateTask" : "InvalidTask", problem)
-    }
-  }
-
-  const upstream = new Map<string, ReadonlyArray<string>>()
-  for (const task of byName.values()) {
-    for (const dep of task.after) {
-      if (!byName.has(dep)) {
-        return fail(
-          "UnknownDependency",
-          `task "${task.name}" depends on "${dep}", which is not a task of this DAG (tasks: ${
-            [...byName.keys()].join(", ")
-          })`
-        )
-      }
-    }
-    upstream.set(task.name, [...new Set([...task.deps.map((d) => d.name), ...task.after])])
-  }
-
-  // Depth-first topological sort; a back edge is a cycle, reported as a path.
-  const order: Array<AnyTask> = []
-  const state = new Map<string, "visiting" | "done">()
-  const stack: Array<string> = []
-  const sort = (taskName: string): ReadonlyArray<string> | undefined => {
-    const mark = state.get(taskName)
-    if (mark === "done") return undefined
-    if (mark === "visiting") return [...stack.slice(stack.indexOf(taskName)), taskName]
-    state.set(taskName, "visiting")
-    stack.push(taskName)
-    for (const dep of upstream.get(taskName) ?? []) {
-      const cycle = sort(dep)
-      if (cycle !== undefined) return cycle
-    }
-    stack.pop()
-    state.set(taskName, "done")
-    order.push(byName.get(taskName)!)
-    return undefined
-  }
-  for (const taskName of byName.keys()) {
-    const cycle = sort(taskName)
-    if (cycle !== undefined) {
-      return fail("Cycle", `has a cycle: ${[...cycle].reverse().join(" -> ")}`)
-    }
-  }
-
-  return Either.right({
+): Either.Either<Dag<ContextOf<Tasks[number]>>, DagError> =>
+  Either.map(DagGraph.validate(name, taskList as unknown as ReadonlyArray<AnyTask>), (graph) => ({
     [DagTypeId]: { _R: (_: never) => _ },
     name,
-    tasks: order,
-    upstream
-  } as Dag<ContextOf<Tasks[number]>>)
-}
+    tasks: graph.order,
+    upstream: graph.upstream
+  } as Dag<ContextOf<Tasks[number]>>))
 
 /** `make` as an Effect, for start-up code. */
 export const makeEffect = <const Tasks extends ReadonlyArray<TaskLike>>(
@@ -350,50 +257,3 @@ export const makeEffect = <const Tasks extends ReadonlyArray<TaskLike>>(
   onLeft: Effect.fail,
   onRight: Effect.succeed
 })
-
-/**
- * Decides a task's fate from its upstream outcomes: run it, or give it a final state
- * without running.
- */
-export const decide = (
-  rule: TriggerRule,
-  upstream: ReadonlyArray<Upstream<unknown>>
-): "run" | "upstream_failed" | "skipped" => {
-  const failed = upstream.some((u) => u._tag === "Failed")
-  const skipped = upstream.some((u) => u._tag === "Skipped")
-  switch (rule) {
-    case "all_success":
-      return failed ? "upstream_failed" : skipped ? "skipped" : "run"
-    case "none_failed":
-      return failed ? "upstream_failed" : "run"
-    case "all_done":
-    case "always":
-      return "run"
-  }
-}
-
-/** A short, single-line rendering of a failure for the run store. */
-export const renderError = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) {
-    const error = failure.value
-    if (error instanceof Error) {
-      const tag = (error as { readonly _tag?: unknown })._tag
-      return typeof tag === "string" && !error.message.startsWith(tag) ? `${tag}: ${error.message}` : error.message
-    }
-    if (typeof error === "object" && error !== null && "_tag" in error) {
-      return JSON.stringify(error)
-    }
-    return String(error)
-  }
-  if (Cause.isInterruptedOnly(cause)) return "interrupted"
-  return Cause.pretty(cause).split("\n")[0] ?? "defect"
-}
-
-/** An `Upstream` from an exit. */
-export const upstreamOf = (exit: Exit.Exit<unknown, unknown>): Upstream<unknown> => {
-  if (Exit.isSuccess(exit)) return { _tag: "Success", value: exit.value }
-  const failure = Cause.failureOption(exit.cause)
-  if (Option.isSome(failure) && failure.value instanceof TaskSkipped) return { _tag: "Skipped" }
-  return { _tag: "Failed", error: renderError(exit.cause) }
-}

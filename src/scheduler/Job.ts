@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Data } from "effect"
 import type { Dag } from "./Dag.js"
 import type { Timetable } from "./Timetable.js"
 
@@ -35,6 +36,12 @@ export interface Job<out R = never> {
   /** No slot before this instant (epoch ms) runs; where catchup starts for a job with no history. */
   readonly start: number | undefined
 }
+
+/** A job definition is unusable: bad timetable, unknown pool, duplicate job. Raised at start-up. */
+export class InvalidJob extends Data.TaggedError("InvalidJob")<{
+  readonly job: string
+  readonly message: string
+}> {}
 
 /** Options of `make`. */
 export interface Options {

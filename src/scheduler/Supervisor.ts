@@ -6,8 +6,9 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Exit, Option, type Schedule } from "effect"
-import * as Dag from "./Dag.js"
+import * as Lease from "./Lease.js"
 import { RunStore, type RunStoreError } from "./RunStore.js"
+import { renderError } from "./TaskOutcome.js"
 
 /** Options of `supervise`. */
 export interface Options<Out, E, RS> {
@@ -35,7 +36,7 @@ export const supervise = <A, E, R, Out, RS>(
   Effect.gen(function*() {
     const store = yield* RunStore
     const owner = options.instanceId ?? `supervisor-${crypto.randomUUID().slice(0, 8)}`
-    const leaseMillis = Duration.toMillis(options.lease ?? "30 seconds")
+    const lease = yield* Lease.make({ owner, lease: options.lease })
     const now = Effect.clockWith((clock) => clock.currentTimeMillis)
     yield* store.registerJob({ name: options.name, timetable: "service", now: yield* now })
     let attempt = 0
@@ -55,7 +56,7 @@ export const supervise = <A, E, R, Out, RS>(
       const claimed = Option.flatten(
         yield* record(
           "recording the start",
-          store.claim({
+          lease.claim({
             job: options.name,
             key: `r:${t}:${owner}:${n}`,
             kind: "service",
@@ -63,29 +64,27 @@ export const supervise = <A, E, R, Out, RS>(
             intervalStart: t,
             intervalEnd: t,
             state: "running",
-            owner,
-            leaseUntil: t + leaseMillis,
             now: t
           })
         )
       )
-      const fence = Option.map(claimed, (run) => ({ runId: run.id, owner, fencingToken: run.fencingToken }))
+      const fence = Option.map(claimed, lease.fence)
       if (Option.isSome(fence)) yield* record("recording the attempt", store.startAttempt(fence.value, options.name, n, t))
       if (n > 1) yield* Effect.logWarning(`service ${options.name} restarted (start ${n})`)
 
       const beat = Option.match(fence, {
         onNone: () => Effect.never,
         onSome: (f) =>
-          Effect.sleep(Duration.millis(leaseMillis / 3)).pipe(
-            Effect.zipRight(record("heartbeat", Effect.flatMap(now, (t) => store.heartbeat(f, t + leaseMillis)))),
-            Effect.forever
-          )
+          lease.keepAlive(f, {
+            every: Duration.millis(lease.millis / 3),
+            onError: (error) => Effect.logWarning(`service ${options.name}: heartbeat failed`, error)
+          })
       })
       // The heartbeat never ends on its own: the race ends when the service does.
       const exit = yield* Effect.exit(Effect.raceFirst(service, beat))
       if (Option.isSome(fence)) {
         const end = yield* now
-        const error = Exit.isSuccess(exit) ? Option.none() : Option.some(Dag.renderError(exit.cause))
+        const error = Exit.isSuccess(exit) ? Option.none() : Option.some(renderError(exit.cause))
         const state = Exit.isSuccess(exit) ? "success" as const : "failed" as const
         yield* record("recording the end", store.endAttempt(fence.value, options.name, n, state, end, error))
         yield* record("recording the end", store.finish(fence.value, state, end, error))
