@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import type * as RandomUser from "../src/RandomUser.js"
+import type * as RandomUser from "./RandomUser.js"
 
 /** What `generatePage` produces: one page of a seed. */
 export interface PageOptions {

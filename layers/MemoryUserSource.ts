@@ -5,8 +5,8 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Schema } from "effect"
-import * as RandomUser from "../src/RandomUser.js"
-import { UserSource, type UserSourceService } from "../src/UserSource.js"
+import * as RandomUser from "./RandomUser.js"
+import { UserSource, type UserSourceService } from "./UserSource.js"
 import * as FakeUsers from "./FakeUsers.js"
 
 const decodeUsers = Schema.decodeUnknownSync(Schema.Array(RandomUser.User))

@@ -12,7 +12,7 @@ import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { maxResultsPerRequest } from "../src/RandomUser.js"
+import { maxResultsPerRequest } from "./RandomUser.js"
 import * as FakeUsers from "./FakeUsers.js"
 
 /** The running emulator: where to point a `UserSource`. */

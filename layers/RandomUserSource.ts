@@ -11,8 +11,8 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Config, type ConfigError, Data, Duration, Effect, Either, Layer, Option, ParseResult, Schedule, Schema } from "effect"
-import * as RandomUser from "../src/RandomUser.js"
-import { SourceError, UserSource, type UserSourceService } from "../src/UserSource.js"
+import * as RandomUser from "./RandomUser.js"
+import { SourceError, UserSource, type UserSourceService } from "./UserSource.js"
 
 /** How transient failures are retried: jittered exponential backoff, bounded. */
 export interface RetryOptions {

@@ -1,74 +1,143 @@
 /**
- * The reference pipeline on one page.
+ * A pipeline is a value: a topic, an optional source that feeds it, a typed transform and
+ * the sinks every batch is written to before its commit. It runs only when given its
+ * Layers, so the same value runs under `pandaflow run`, inside a host's Effect program
+ * and in the test driver (`pandaflow/testing`).
  *
- *   ingest:  UserSource ──(keyed by login.uuid)──▶ users.raw.v1
- *   process: users.raw.v1 ──decode/clean/derive──▶ every UserSink ──▶ commit
- *                               └─ bad record ──▶ users.dlq.v1 (with the reason)
+ *   ingest:  Source ──(keyed by the topic's key)──▶ topic
+ *   consume: topic ──decode──▶ transform ──▶ every sink ──▶ commit      (Delivery.ts)
+ *                      └─ bad record, failed transform, refused row ──▶ dead-letter topic
  *
- * Offsets are committed only after every sink wrote the batch and every dead letter was
- * acknowledged, and sinks upsert by key: a crash replays at most the uncommitted batch and
- * leaves no duplicate (at-least-once delivery, effectively-once results).
- *
- * @since 0.1.0
+ * @since 0.2.0
  */
-import { Data, type Duration, Effect, Either, Schedule, Stream } from "effect"
+import { type Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
 import { type Batch, Broker, type BrokerError, type ConsumedRecord, lag, type ProducerRecord } from "./Broker.js"
-import * as Progress from "./Progress.js"
-import { type RowSink, type SinkError, UserSinks } from "./Sink.js"
-import * as UserRecord from "./UserRecord.js"
-import type { UserRow } from "./UserRow.js"
-import * as UserSource from "./UserSource.js"
+import * as Delivery from "./Delivery.js"
+import type * as Progress from "./Progress.js"
+import * as RowSink from "./RowSink.js"
+import type * as Source from "./Source.js"
+import * as Topic from "./Topic.js"
 
-/** Options of the ingest job. */
-export interface IngestOptions {
-  readonly total: number
-  readonly seed: string
-  readonly pageSize?: number | undefined
-  readonly topic?: string | undefined
-  /** Records a produce request; bigger is faster until the broker's request limit. */
-  readonly chunkSize?: number | undefined
+/** Marks pipeline values, so `pandaflow run` can tell a pipeline from other exports. */
+export const TypeId: unique symbol = Symbol.for("pandaflow/Pipeline")
+
+/** A pipeline from values `W` on its topic to rows `B` in its sinks. */
+export interface Pipeline<in out W, in out B, out EIn = never, out RIn = never, out EOut = never, out ROut = never> {
+  readonly [TypeId]: typeof TypeId
+  readonly name: string
+  /** The input topic: name, partitions, dead-letter companion. */
+  readonly topic: { readonly name: string; readonly partitions: number; readonly deadLetter: string }
+  /** How a value becomes a record of the topic. */
+  readonly encode: (value: W, headers?: Readonly<Record<string, string>>) => ProducerRecord
+  readonly source: Source.Source<W, EIn, RIn> | undefined
+  /** Decode and transform of one record (see `Delivery.Handled`). */
+  readonly handle: (record: ConsumedRecord) => Delivery.Handled<B, EOut, ROut>
+  readonly sinks: ReadonlyArray<RowSink.Definition<B, EOut, ROut>>
 }
 
-/** Options of the process job. */
-export interface ProcessOptions {
-  readonly groupId: string
-  readonly topic?: string | undefined
-  readonly deadLetterTopic?: string | undefined
+/** Errors of a sink definition. */
+type SinkErrorOf<D> = D extends RowSink.Definition<infer _A, infer E, infer _R> ? E : never
+/** Services a sink definition needs. */
+type SinkContextOf<D> = D extends RowSink.Definition<infer _A, infer _E, infer R> ? Exclude<R, Scope.Scope> : never
+
+/** What `make` takes. */
+export interface Options<W, WI, A, AI, B, ET, RT, EIn, RIn, Sinks> {
+  /** Names the pipeline in logs, progress lines and the scheduler. */
+  readonly name: string
+  readonly input: Topic.Topic<W, WI>
+  /** Reads the topic with this schema instead of the topic's (the fields the transform needs). */
+  readonly reader?: Schema.Schema<A, AI> | undefined
+  /** Where the ingest job reads values from; a pipeline may consume a topic others feed. */
+  readonly source?: Source.Source<W, EIn, RIn> | undefined
   /**
-   * Batches processed at once (default 3). Safe for per-key order: both brokers hand out
-   * one batch a partition at a time, and a key lives on one partition.
+   * Rows for one value: none (a filter), one, or several (fan-out); an Effect for work that
+   * needs services. A failure or a throw dead-letters the record with its message.
    */
-  readonly concurrency?: number | undefined
-  /** How the job restarts its consumer after a broker failure; see `defaultBrokerRetry`. */
-  readonly brokerRetry?: Schedule.Schedule<unknown> | undefined
-  /** What to do with bad records and failing sinks; see `defaultErrorPolicy`. */
-  readonly errorPolicy?: ErrorPolicy | undefined
-  /**
-   * Records being processed at once, over all batches (default: no bound beyond the
-   * broker's one batch a partition and `concurrency`). A batch waits, uncommitted and
-   * unprocessed, until its records fit and holds them until its commit; so a slow sink
-   * slows the consumer instead of growing memory. Records fetched but not yet admitted
-   * are at most one batch more. A batch larger than the bound is admitted alone.
-   */
-  readonly maxInFlightRecords?: number | undefined
+  readonly transform: (value: A, record: ConsumedRecord) => ReadonlyArray<B> | Effect.Effect<ReadonlyArray<B>, ET, RT>
+  /** Every sink a batch is written to before its commit. */
+  readonly sinks: Sinks
 }
 
-/** Creates the raw and dead-letter topics if they are missing. */
-export const setup = (options: { readonly partitions: number }) =>
+/** Defines a pipeline. Nothing runs until one of its jobs is given its Layers. */
+export const make = <
+  W,
+  WI,
+  B,
+  const Sinks extends ReadonlyArray<RowSink.Definition<NoInfer<B>, unknown, unknown>>,
+  A = W,
+  AI = WI,
+  ET = never,
+  RT = never,
+  EIn = never,
+  RIn = never
+>(
+  options: Options<W, WI, A, AI, B, ET, RT, EIn, RIn, Sinks>
+): Pipeline<W, B, EIn, RIn, ET | SinkErrorOf<Sinks[number]>, RT | SinkContextOf<Sinks[number]>> => {
+  const decode = Topic.decoder((options.reader ?? options.input.schema) as Schema.Schema<A, unknown>)
+  const transform = options.transform
+  const handle = (record: ConsumedRecord): Delivery.Handled<B, ET, RT> => {
+    const value = decode(record)
+    return Either.isLeft(value) ? new Delivery.Refusal({ stage: "decode", message: value.left }) : transform(value.right, record)
+  }
+  return {
+    [TypeId]: TypeId,
+    name: options.name,
+    topic: { name: options.input.name, partitions: options.input.partitions, deadLetter: options.input.deadLetter },
+    encode: Topic.encoder(options.input),
+    source: options.source,
+    handle,
+    sinks: options.sinks as unknown as ReadonlyArray<RowSink.Definition<B, ET | SinkErrorOf<Sinks[number]>, RT | SinkContextOf<Sinks[number]>>>
+  }
+}
+
+/** The same pipeline writing to other sinks: test doubles, or an embedding program's own. */
+export const withSinks = <W, B, EIn, RIn, EOut, ROut, E2 = never, R2 = never>(
+  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+  sinks: ReadonlyArray<RowSink.Definition<B, E2, R2>>
+): Pipeline<W, B, EIn, RIn, EOut | E2, ROut | Exclude<R2, Scope.Scope>> => ({
+  ...pipeline,
+  sinks: sinks as ReadonlyArray<RowSink.Definition<B, EOut | E2, ROut | Exclude<R2, Scope.Scope>>>
+})
+
+/** A pipeline of unknown types: what `pandaflow run` loads from a user's module. */
+export type Any = Pipeline<unknown, unknown, unknown, unknown, unknown, unknown>
+
+/** Whether a value (a module's export) is a pipeline. */
+export const isPipeline = (u: unknown): u is Any => Predicate.hasProperty(u, TypeId)
+
+/** Creates the input and dead-letter topics if they are missing. */
+export const setup = <W, B, EIn, RIn, EOut, ROut>(
+  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+  options: { readonly partitions?: number | undefined } = {}
+): Effect.Effect<void, BrokerError, Broker> =>
   Effect.flatMap(Broker, (broker) =>
     Effect.all([
-      broker.createTopic({ name: UserRecord.Topics.raw, partitions: options.partitions }),
-      broker.createTopic({ name: UserRecord.Topics.deadLetter, partitions: options.partitions })
+      broker.createTopic({ name: pipeline.topic.name, partitions: options.partitions ?? pipeline.topic.partitions }),
+      broker.createTopic({ name: pipeline.topic.deadLetter, partitions: options.partitions ?? pipeline.topic.partitions })
     ], { discard: true }))
 
-/** Ingest job: reads `total` users of `seed` from the source into the raw topic. */
-export const ingest = (options: IngestOptions, progress?: Progress.Progress) =>
+/** Options of the ingest job. */
+export interface IngestOptions extends Source.Request {
+  /** Records a produce request; bigger is faster until the broker's request limit. */
+  readonly chunkSize?: number | undefined
+  /** Writes to this topic instead of the pipeline's (tests give each run its own). */
+  readonly topic?: string | undefined
+}
+
+/** Ingest job: reads `records` values from the source into the topic; returns how many. */
+export const ingest = <W, B, EIn, RIn, EOut, ROut>(
+  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+  options: IngestOptions,
+  progress?: Progress.Progress
+): Effect.Effect<number, BrokerError | EIn, Broker | RIn> =>
   Effect.gen(function*() {
     const broker = yield* Broker
-    const topic = options.topic ?? UserRecord.Topics.raw
-    const source = `randomuser seed=${options.seed}`
-    return yield* UserSource.stream(options).pipe(
-      Stream.map((user) => UserRecord.toProducerRecord(user, source)),
+    const source = pipeline.source
+    if (source === undefined) return yield* Effect.dieMessage(`pipeline ${pipeline.name} has no source: its topic is fed by others`)
+    const topic = options.topic ?? pipeline.topic.name
+    const headers = { "pandaflow-source": `${source.name} seed=${options.seed}` }
+    return yield* source.stream(options).pipe(
+      Stream.map((value) => pipeline.encode(value, headers)),
       Stream.grouped(options.chunkSize ?? 1000),
       Stream.mapEffect((chunk) =>
         Effect.zipRight(
@@ -79,121 +148,30 @@ export const ingest = (options: IngestOptions, progress?: Progress.Progress) =>
     )
   })
 
-/**
- * What the process job does with each kind of failure. The defaults keep the stream
- * moving without losing anything: bad records are dead-lettered, outages are waited out.
- */
-export interface ErrorPolicy {
-  /** Retries a sink that is `Unavailable`; nothing is committed meanwhile. */
-  readonly retryUnavailable: Schedule.Schedule<unknown, SinkError>
-  /** A record that fails its schema: dead-letter it (default) or stop the job. */
-  readonly onInvalid: "dead-letter" | "fail"
+/** Options of the consume job. */
+export interface ConsumeOptions {
+  readonly groupId: string
+  /** Reads this topic instead of the pipeline's (tests give each run its own). */
+  readonly topic?: string | undefined
+  readonly deadLetterTopic?: string | undefined
   /**
-   * A sink `Rejected` a batch: find the rows it refuses by bisection and dead-letter just
-   * those, writing the rest (default), or stop the job.
+   * Batches processed at once (default 3). Safe for per-key order: both brokers hand out
+   * one batch a partition at a time, and a key lives on one partition.
    */
-  readonly onRejected: "dead-letter" | "fail"
+  readonly concurrency?: number | undefined
+  /** How the job restarts its consumer after a broker failure; see `defaultBrokerRetry`. */
+  readonly brokerRetry?: Schedule.Schedule<unknown> | undefined
+  /** What to do with bad records and failing sinks; see `Delivery.defaultErrorPolicy`. */
+  readonly errorPolicy?: Delivery.ErrorPolicy | undefined
+  /**
+   * Records being processed at once, over all batches (default: no bound beyond the
+   * broker's one batch a partition and `concurrency`). A batch waits, uncommitted and
+   * unprocessed, until its records fit and holds them until its commit; so a slow sink
+   * slows the consumer instead of growing memory. A batch larger than the bound is
+   * admitted alone.
+   */
+  readonly maxInFlightRecords?: number | undefined
 }
-
-/** Jittered exponential backoff from 200 ms (at most 5 s apart) for two minutes, for `Unavailable` only. */
-export const defaultErrorPolicy: ErrorPolicy = {
-  retryUnavailable: Schedule.exponential("200 millis").pipe(
-    Schedule.jittered,
-    Schedule.either(Schedule.spaced("5 seconds")),
-    Schedule.upTo("120 seconds"),
-    Schedule.whileInput((e: SinkError) => e.reason === "Unavailable")
-  ),
-  onInvalid: "dead-letter",
-  onRejected: "dead-letter"
-}
-
-/** A record the policy says must stop the job (`onInvalid` or `onRejected` = "fail"). */
-export class PoisonRecordError extends Data.TaggedError("PoisonRecordError")<{
-  readonly message: string
-  readonly topic: string
-  readonly partition: number
-  readonly offset: string
-}> {}
-
-interface Decoded {
-  readonly row: UserRow
-  readonly record: ConsumedRecord
-}
-
-/** Keeps the last row a key (the latest offset wins), so one upsert never sees a key twice. */
-const lastPerKey = (rows: ReadonlyArray<Decoded>): ReadonlyArray<Decoded> => {
-  const byId = new Map<string, Decoded>()
-  for (const d of rows) byId.set(d.row.id, d)
-  return byId.size === rows.length ? rows : Array.from(byId.values())
-}
-
-/** A row one sink refused for good, with the error and how many writes it took part in. */
-interface Refused {
-  readonly decoded: Decoded
-  readonly error: SinkError
-  readonly attempts: number
-}
-
-/**
- * Writes rows to a sink, waiting out outages. A `Rejected` batch is split in halves until
- * the refused rows are alone, so one poison row costs about log2(batch) extra writes and
- * the rest of its batch still lands.
- */
-const writeIsolating = (
-  sink: RowSink<UserRow>,
-  rows: ReadonlyArray<Decoded>,
-  policy: ErrorPolicy,
-  depth = 1
-): Effect.Effect<ReadonlyArray<Refused>, SinkError> =>
-  rows.length === 0 ? Effect.succeed([]) : sink.write(rows.map((d) => d.row)).pipe(
-    Effect.retry(policy.retryUnavailable),
-    Effect.as<ReadonlyArray<Refused>>([]),
-    Effect.catchIf(
-      (e) => e.reason === "Rejected" && policy.onRejected === "dead-letter",
-      (error) =>
-        rows.length === 1
-          ? Effect.succeed([{ decoded: rows[0]!, error, attempts: depth }])
-          : Effect.zipWith(
-            writeIsolating(sink, rows.slice(0, rows.length >> 1), policy, depth + 1),
-            writeIsolating(sink, rows.slice(rows.length >> 1), policy, depth + 1),
-            (a, b) => [...a, ...b]
-          )
-    )
-  )
-
-/** Handles one batch: decode, write to every sink and the dead-letter topic, then commit. */
-export const processBatch = (batch: Batch, options: ProcessOptions, progress?: Progress.Progress) =>
-  Effect.gen(function*() {
-    const broker = yield* Broker
-    const sinks = yield* UserSinks
-    const policy = options.errorPolicy ?? defaultErrorPolicy
-    const decoded: Array<Decoded> = []
-    const dead: Array<ProducerRecord> = []
-    for (const record of batch.records) {
-      const result = UserRecord.decode(record)
-      if (Either.isRight(result)) decoded.push({ row: result.right, record })
-      else if (policy.onInvalid === "dead-letter") dead.push(UserRecord.toDeadLetter(result.left))
-      else return yield* new PoisonRecordError({ message: result.left.message, ...coordinates(record) })
-    }
-    const unique = lastPerKey(decoded)
-    const refused = yield* Effect.forEach(sinks, (sink) =>
-      writeIsolating(sink, unique, policy).pipe(
-        Effect.tap((r) => progress ? progress.addWritten(sink.name, unique.length - r.length) : Effect.void)
-      ), { concurrency: "unbounded" })
-    // A row refused by any sink is dead-lettered once, with every sink's reason.
-    const byRecord = new Map<ConsumedRecord, Array<Refused>>()
-    for (const r of refused.flat()) byRecord.set(r.decoded.record, [...(byRecord.get(r.decoded.record) ?? []), r])
-    for (const [record, reasons] of byRecord) {
-      const message = reasons.map((r) => `sink ${r.error.sink} rejected the row: ${r.error.message}`).join("; ")
-      const attempts = Math.max(...reasons.map((r) => r.attempts))
-      dead.push(UserRecord.toDeadLetter(new UserRecord.DecodeFailure({ record, message }), attempts))
-    }
-    if (dead.length > 0) yield* broker.produce(options.deadLetterTopic ?? UserRecord.Topics.deadLetter, dead)
-    yield* batch.commit
-    if (progress) yield* progress.addProcessed(batch.records.length, dead.length)
-  })
-
-const coordinates = (r: ConsumedRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset })
 
 /**
  * A broker failure (a broker restart, a lost group session, a refused commit) ends the
@@ -205,30 +183,56 @@ export const defaultBrokerRetry: Schedule.Schedule<unknown> = Schedule.exponenti
   Schedule.upTo("3 minutes")
 )
 
-/** Process job: runs until interrupted or an error its policies do not absorb. */
-export const process = (options: ProcessOptions, progress?: Progress.Progress) =>
-  processOnce(options, progress).pipe(
-    Effect.retry({
-      schedule: options.brokerRetry ?? defaultBrokerRetry,
-      while: (e): e is BrokerError => e._tag === "BrokerError"
-    }),
-    Effect.tapError((e) => e._tag === "BrokerError" ? Effect.logWarning(`process: giving up on the broker: ${e.message}`) : Effect.void)
-  )
+/** Every error the consume job can end with, besides the sinks' own. */
+export type ConsumeError = BrokerError | RowSink.SinkError | Delivery.PoisonRecordError
 
-const processOnce = (options: ProcessOptions, progress?: Progress.Progress) =>
+/**
+ * Consume job: builds the sinks (creating their tables), then processes batches until
+ * interrupted or an error its policies do not absorb.
+ */
+export const consume = <W, B, EIn, RIn, EOut, ROut>(
+  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+  options: ConsumeOptions,
+  progress?: Progress.Progress
+): Effect.Effect<void, ConsumeError | EOut, Broker | ROut> =>
+  Effect.scoped(Effect.gen(function*() {
+    const built = yield* Effect.forEach(pipeline.sinks, (d) => d.build)
+    for (const s of built) if (RowSink.isOff(s)) yield* Effect.logInfo(`sink ${s.name} is off: ${s.reason}`)
+    const target: Delivery.Target<B> = {
+      sinks: built.filter((s): s is RowSink.RowSink<B> => !RowSink.isOff(s)),
+      deadLetterTopic: options.deadLetterTopic ?? pipeline.topic.deadLetter,
+      policy: options.errorPolicy ?? Delivery.defaultErrorPolicy,
+      progress
+    }
+    return yield* consumeOnce(pipeline, options, target).pipe(
+      Effect.retry({
+        schedule: options.brokerRetry ?? defaultBrokerRetry,
+        while: (e) => typeof e === "object" && e !== null && "_tag" in e && e._tag === "BrokerError"
+      }),
+      Effect.tapError((e) =>
+        typeof e === "object" && e !== null && "_tag" in e && e._tag === "BrokerError"
+          ? Effect.logWarning(`${pipeline.name}: giving up on the broker: ${(e as BrokerError).message}`)
+          : Effect.void
+      )
+    )
+  }))
+
+const consumeOnce = <W, B, EIn, RIn, EOut, ROut>(
+  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+  options: ConsumeOptions,
+  target: Delivery.Target<B>
+) =>
   Effect.gen(function*() {
     const broker = yield* Broker
-    const batches = broker.consume({ topic: options.topic ?? UserRecord.Topics.raw, groupId: options.groupId })
+    const batches = broker.consume({ topic: options.topic ?? pipeline.topic.name, groupId: options.groupId })
     const concurrency = options.concurrency ?? 3
     const limit = options.maxInFlightRecords
+    const process = (batch: Batch) => Delivery.processBatch(batch, pipeline.handle, target)
     if (limit === undefined) {
-      return yield* batches.pipe(
-        Stream.mapEffect((batch) => processBatch(batch, options, progress), { concurrency }),
-        Stream.runDrain
-      )
+      return yield* batches.pipe(Stream.mapEffect(process, { concurrency }), Stream.runDrain)
     }
     if (!Number.isInteger(limit) || limit < 1) {
-      return yield* Effect.dieMessage(`ProcessOptions.maxInFlightRecords must be a positive integer, got ${limit}`)
+      return yield* Effect.dieMessage(`ConsumeOptions.maxInFlightRecords must be a positive integer, got ${limit}`)
     }
     // Permits are records. They are taken one batch at a time, in order, before the
     // batch may start (so the sequential stage stops pulling from the broker while the
@@ -239,30 +243,25 @@ const processOnce = (options: ProcessOptions, progress?: Progress.Progress) =>
         const n = Math.min(batch.records.length, limit)
         return Effect.as(permits.take(n), [batch, n] as const)
       }),
-      Stream.mapEffect(([batch, n]) => Effect.ensuring(processBatch(batch, options, progress), permits.release(n)), {
-        concurrency
-      }),
+      Stream.mapEffect(([batch, n]) => Effect.ensuring(process(batch), permits.release(n)), { concurrency }),
       Stream.runDrain
     )
   })
 
 /**
- * Process job that stops once the group has committed everything on the topic: the
+ * Consume job that stops once the group has committed everything on the topic: the
  * `--once` mode and the end-to-end tests. Lag is polled through Clock, so it also runs
  * under TestClock. Each poll costs three admin requests: polling every 50 ms cost the
  * benchmark a third of its throughput on two cores, hence 500 ms by default.
  */
-export const processUntilDrained = (
-  options: ProcessOptions & { readonly pollEvery?: Duration.DurationInput | undefined },
+export const drain = <W, B, EIn, RIn, EOut, ROut>(
+  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+  options: ConsumeOptions & { readonly pollEvery?: Duration.DurationInput | undefined },
   progress?: Progress.Progress
-) => {
-  const topic = options.topic ?? UserRecord.Topics.raw
-  const drained = lag(topic, options.groupId).pipe(
+): Effect.Effect<void, ConsumeError | EOut, Broker | ROut> => {
+  const drained = lag(options.topic ?? pipeline.topic.name, options.groupId).pipe(
     Effect.repeat({ schedule: Schedule.spaced(options.pollEvery ?? "500 millis"), until: (n) => n === 0 }),
     Effect.asVoid
   )
-  return Effect.raceFirst(Effect.zipRight(process(options, progress), Effect.never), drained)
+  return Effect.raceFirst(Effect.zipRight(consume(pipeline, options, progress), Effect.never), drained)
 }
-
-/** Every error the reference pipeline can end with. */
-export type PipelineError = BrokerError | SinkError | UserSource.SourceError | PoisonRecordError

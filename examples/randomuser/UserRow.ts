@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { DatedAge, Postcode, Street } from "./RandomUser.js"
+import { DatedAge, Postcode, Street } from "../../layers/RandomUser.js"
 
 /** One cleaned user, keyed by the API's `login.uuid` (deterministic, never random). */
 export const UserRow = Schema.Struct({
@@ -29,8 +29,11 @@ export const UserRow = Schema.Struct({
 /** @since 0.1.0 */
 export type UserRow = typeof UserRow.Type
 
-/** The classic columns, in table order: what the Cassandra table holds. */
-export const classicColumns = [
+/**
+ * The classic pipeline's columns: what `spark_streams.created_users` in Cassandra holds,
+ * so tools built for the classic pipeline keep reading it.
+ */
+export const ClassicRow = UserRow.pick(
   "id",
   "first_name",
   "last_name",
@@ -42,10 +45,10 @@ export const classicColumns = [
   "registered_date",
   "phone",
   "picture"
-] as const
+)
 
-/** Every column, in table order: the classic ones plus the derived ones. */
-export const allColumns = [...classicColumns, "email_domain", "registered_year"] as const
+/** @since 0.2.0 */
+export type ClassicRow = typeof ClassicRow.Type
 
 /** `email_domain`: what follows the last `@` of the (lower-cased) email. */
 export const emailDomain = (email: string): string => {

@@ -1,9 +1,12 @@
 /**
- * A source of API users: the first stage of the reference pipeline.
+ * The randomuser API as a pandaflow `Source`: users fetched page by page through the
+ * `UserSource` service, which the HTTP client (RandomUserSource) and the generator
+ * (MemoryUserSource) implement.
  *
  * @since 0.1.0
  */
 import { Context, Data, Effect, Stream } from "effect"
+import * as Source from "../src/Source.js"
 import type { PageRequest, User } from "./RandomUser.js"
 import { maxResultsPerRequest } from "./RandomUser.js"
 
@@ -23,23 +26,20 @@ export interface UserSourceService {
 /** The tag the pipeline asks for. */
 export class UserSource extends Context.Tag("pandaflow/UserSource")<UserSource, UserSourceService>() {}
 
-/** What `stream` reads: `total` users of one seed, `pageSize` a request. */
-export interface StreamOptions {
-  readonly total: number
-  readonly seed: string
-  readonly pageSize?: number | undefined
+/** What `stream` reads: `records` users of one seed, `pageSize` a request. */
+export interface StreamOptions extends Source.Request {
   readonly nat?: ReadonlyArray<string> | undefined
 }
 
 /**
- * Streams `total` users as consecutive pages of one seed. Pages are fetched one at a
+ * Streams `records` users as consecutive pages of one seed. Pages are fetched one at a
  * time: the API is a shared, rate-limited resource, and the broker is the buffer.
  */
 export const stream = (
   options: StreamOptions
 ): Stream.Stream<User, SourceError, UserSource> => {
   const pageSize = Math.min(options.pageSize ?? 1000, maxResultsPerRequest)
-  const pages = Math.ceil(options.total / pageSize)
+  const pages = Math.ceil(options.records / pageSize)
   // Every request asks for a full page: the API numbers pages by `results`, so a short
   // last request would shift its offset and return other users. We truncate instead.
   if (pages <= 0) return Stream.empty
@@ -50,6 +50,9 @@ export const stream = (
       )
     ),
     Stream.mapConcat((users) => users),
-    Stream.take(options.total)
+    Stream.take(options.records)
   )
 }
+
+/** The randomuser API as a pipeline source: `records` users of `seed`, page by page. */
+export const source: Source.Source<User, SourceError, UserSource> = Source.make("randomuser", stream)

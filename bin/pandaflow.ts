@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The composition root: the one place that chooses implementations. Every service whose
+ * address is configured runs live; the rest fall back to the embedded default, so a
+ * fresh clone runs with nothing installed. Implementations load lazily, so `--help`
+ * starts without loading kafkajs, cassandra-driver or PGlite.
+ *
+ * @since 0.2.0
+ */
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as Cli from "../src/cli/Cli.js"
+import * as Module from "../src/cli/Module.js"
+
+const live = Effect.promise(() => import("../layers/Live.js"))
+
+const environment: Cli.Environment = {
+  describe: Effect.flatMap(live, (Live) => Effect.map(Live.Mode, Live.describeMode)),
+  layer: Layer.unwrapEffect(Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.layer(mode)))),
+  layerWithRunStore: Layer.unwrapEffect(Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.layerWithRunStore(mode)))),
+  reference: Effect.flatMap(
+    Effect.promise(() => import("../examples/randomuser/pipeline.js")),
+    (exports) => Module.fromExports("examples/randomuser/pipeline", { ...exports })
+  )
+}
+
+Cli.run(environment, process.argv).pipe(
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disableErrorReporting: false })
+)

@@ -1,0 +1,175 @@
+/**
+ * The delivery machinery of one batch, once for every pipeline:
+ *
+ *   records ──decode──▶ values ──transform──▶ rows ──▶ every sink (upsert) ──▶ dead letters ──▶ commit
+ *              │ bad record        │ failed            │ a row a sink refuses (isolated by bisection)
+ *              └───────────────────┴───────────────────┴──▶ dead-letter topic, with the reason
+ *
+ * The offset is committed only after every sink wrote the batch and every dead letter was
+ * acknowledged, and sinks upsert by key: a crash replays at most the uncommitted batch and
+ * leaves no duplicate (at-least-once delivery, effectively-once results).
+ *
+ * @since 0.2.0
+ */
+import { Data, Effect, Schedule } from "effect"
+import { type Batch, Broker, type ConsumedRecord, type ProducerRecord } from "./Broker.js"
+import * as DeadLetter from "./DeadLetter.js"
+import type * as Progress from "./Progress.js"
+import type { RowSink, SinkError } from "./RowSink.js"
+import { lastPerKey } from "./TableSchema.js"
+
+/**
+ * What the consume job does with each kind of failure. The defaults keep the stream
+ * moving without losing anything: bad records are dead-lettered, outages are waited out.
+ */
+export interface ErrorPolicy {
+  /** Retries a sink that is `Unavailable`; nothing is committed meanwhile. */
+  readonly retryUnavailable: Schedule.Schedule<unknown, SinkError>
+  /** A record that fails its schema or its transform: dead-letter it (default) or stop the job. */
+  readonly onInvalid: "dead-letter" | "fail"
+  /**
+   * A sink `Rejected` a batch: find the rows it refuses by bisection and dead-letter just
+   * those, writing the rest (default), or stop the job.
+   */
+  readonly onRejected: "dead-letter" | "fail"
+}
+
+/** Jittered exponential backoff from 200 ms (at most 5 s apart) for two minutes, for `Unavailable` only. */
+export const defaultErrorPolicy: ErrorPolicy = {
+  retryUnavailable: Schedule.exponential("200 millis").pipe(
+    Schedule.jittered,
+    Schedule.either(Schedule.spaced("5 seconds")),
+    Schedule.upTo("120 seconds"),
+    Schedule.whileInput((e: SinkError) => e.reason === "Unavailable")
+  ),
+  onInvalid: "dead-letter",
+  onRejected: "dead-letter"
+}
+
+/** A record the policy says must stop the job (`onInvalid` or `onRejected` = "fail"). */
+export class PoisonRecordError extends Data.TaggedError("PoisonRecordError")<{
+  readonly message: string
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+}> {}
+
+/** A record the pipeline's decode or transform refused, with the reason. */
+export class Refusal extends Data.Class<{ readonly stage: DeadLetter.Stage; readonly message: string }> {}
+
+/**
+ * What the pipeline makes of one record: its rows, a refusal, or an effect computing the
+ * rows (an effectful transform; its failure is a refusal too).
+ */
+export type Handled<B, E, R> = ReadonlyArray<B> | Refusal | Effect.Effect<ReadonlyArray<B>, E, R>
+
+/** One row with the record it came from: a refused row dead-letters that record. */
+interface Derived<B> {
+  readonly row: B
+  readonly record: ConsumedRecord
+}
+
+/** A row one sink refused for good, with the error and how many writes it took part in. */
+interface Refused<B> {
+  readonly derived: Derived<B>
+  readonly error: SinkError
+  readonly attempts: number
+}
+
+/** What a failed transform says, as one line. */
+const describe = (e: unknown): string =>
+  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" && e.message.length > 0
+    ? ("_tag" in e && typeof e._tag === "string" ? `${e._tag}: ${e.message}` : e.message)
+    : typeof e === "object" && e !== null && "_tag" in e && typeof e._tag === "string"
+    ? e._tag
+    : String(e)
+
+/**
+ * Writes rows to a sink, waiting out outages. A `Rejected` batch is split in halves until
+ * the refused rows are alone, so one poison row costs about log2(batch) extra writes and
+ * the rest of its batch still lands.
+ */
+const writeIsolating = <B>(
+  sink: RowSink<B>,
+  rows: ReadonlyArray<Derived<B>>,
+  policy: ErrorPolicy,
+  depth = 1
+): Effect.Effect<ReadonlyArray<Refused<B>>, SinkError> =>
+  rows.length === 0 ? Effect.succeed([]) : sink.write(rows.map((d) => d.row)).pipe(
+    Effect.retry(policy.retryUnavailable),
+    Effect.as<ReadonlyArray<Refused<B>>>([]),
+    Effect.catchIf(
+      (e) => e.reason === "Rejected" && policy.onRejected === "dead-letter",
+      (error) =>
+        rows.length === 1
+          ? Effect.succeed([{ derived: rows[0]!, error, attempts: depth }])
+          : Effect.zipWith(
+            writeIsolating(sink, rows.slice(0, rows.length >> 1), policy, depth + 1),
+            writeIsolating(sink, rows.slice(rows.length >> 1), policy, depth + 1),
+            (a, b) => [...a, ...b]
+          )
+    )
+  )
+
+/** Where a batch goes: its sinks, its dead-letter topic, its policy. */
+export interface Target<B> {
+  readonly sinks: ReadonlyArray<RowSink<B>>
+  readonly deadLetterTopic: string
+  readonly policy: ErrorPolicy
+  readonly progress?: Progress.Progress | undefined
+}
+
+/** Handles one batch: decode and transform, write to every sink and the dead-letter topic, then commit. */
+export const processBatch = <B, E, R>(
+  batch: Batch,
+  handle: (record: ConsumedRecord) => Handled<B, E, R>,
+  target: Target<B>
+) =>
+  Effect.gen(function*() {
+    const broker = yield* Broker
+    const { policy, progress, sinks } = target
+    const derived: Array<Derived<B>> = []
+    const dead: Array<ProducerRecord> = []
+    const refuse = (record: ConsumedRecord, refusal: Refusal) =>
+      policy.onInvalid === "dead-letter"
+        ? Effect.sync(() => dead.push(DeadLetter.make(record, refusal.stage, refusal.message)))
+        : new PoisonRecordError({ message: `${refusal.stage}: ${refusal.message}`, ...coordinates(record) })
+    for (const record of batch.records) {
+      let handled: Handled<B, E, R>
+      try {
+        handled = handle(record)
+      } catch (e) {
+        // A transform that throws on this record's data refuses the record; the job goes on.
+        handled = new Refusal({ stage: "transform", message: `threw ${describe(e)}` })
+      }
+      if (Array.isArray(handled)) {
+        for (const row of handled as ReadonlyArray<B>) derived.push({ row, record })
+      } else if (handled instanceof Refusal) {
+        yield* refuse(record, handled)
+      } else {
+        // An effectful transform: run in record order, so the last version of a key stays last.
+        const rows = yield* Effect.either(handled as Effect.Effect<ReadonlyArray<B>, E, R>)
+        if (rows._tag === "Right") for (const row of rows.right) derived.push({ row, record })
+        else yield* refuse(record, new Refusal({ stage: "transform", message: describe(rows.left) }))
+      }
+    }
+    const refused = yield* Effect.forEach(sinks, (sink) => {
+      // An upsert must never see a key twice: keep the last row a key (the latest offset wins).
+      const unique = lastPerKey(derived, (d) => sink.key(d.row))
+      return writeIsolating(sink, unique, policy).pipe(
+        Effect.tap((r) => progress ? progress.addWritten(sink.name, unique.length - r.length) : Effect.void)
+      )
+    }, { concurrency: "unbounded" })
+    // A record with a row refused by any sink is dead-lettered once, with every sink's reason.
+    const byRecord = new Map<ConsumedRecord, Array<Refused<B>>>()
+    for (const r of refused.flat()) byRecord.set(r.derived.record, [...(byRecord.get(r.derived.record) ?? []), r])
+    for (const [record, reasons] of byRecord) {
+      const message = reasons.map((r) => `sink ${r.error.sink} rejected the row: ${r.error.message}`).join("; ")
+      dead.push(DeadLetter.make(record, "sink", message, Math.max(...reasons.map((r) => r.attempts))))
+    }
+    if (dead.length > 0) yield* broker.produce(target.deadLetterTopic, dead)
+    yield* batch.commit
+    if (progress) yield* progress.addProcessed(batch.records.length, dead.length)
+  })
+
+const coordinates = (r: ConsumedRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset })

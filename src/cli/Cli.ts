@@ -1,0 +1,111 @@
+/**
+ * The `pandaflow` command line, generic in where its services come from: the
+ * composition root (bin/pandaflow.ts) hands it an `Environment` that chooses the Layers,
+ * so src/ never imports an implementation.
+ *
+ *   pandaflow [options]             the reference pipeline (examples/randomuser)
+ *   pandaflow run <file> [options]  a pipeline module of yours, same modes and options
+ *   pandaflow dags …                control a running pandaflow
+ *
+ * @since 0.2.0
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { Config, type ConfigError, Console, Effect, Layer } from "effect"
+import * as Dags from "./Dags.js"
+import * as Module from "./Module.js"
+import * as Run from "./Run.js"
+
+/** Where the CLI's services come from. */
+export interface Environment {
+  /** The first line a run prints: which mode runs and how to switch. */
+  readonly describe: Effect.Effect<string, ConfigError.ConfigError>
+  /** Broker, sinks' clients and sources for `--once`. */
+  readonly layer: Layer.Layer<unknown, unknown>
+  /** The same plus the scheduler's run store, for the long-running mode. */
+  readonly layerWithRunStore: Layer.Layer<unknown, unknown>
+  /** The module `pandaflow` runs when no file is given. */
+  readonly reference: Effect.Effect<Module.PipelineModule, Module.ModuleError>
+}
+
+const records = Options.integer("records").pipe(Options.withDefault(1000), Options.withDescription("records to ingest a run"))
+const seed = Options.text("seed").pipe(Options.withDefault("pandaflow"), Options.withDescription("source seed: the same seed gives the same records"))
+const pageSize = Options.integer("page-size").pipe(Options.withDefault(1000), Options.withDescription("records per source request (randomuser: max 5000)"))
+const partitions = Options.integer("partitions").pipe(Options.withDefault(3), Options.withDescription("partitions of new topics"))
+const groupId = Options.text("group").pipe(Options.withDefault("pandaflow-process"), Options.withDescription("consumer group of the consume job"))
+const once = Options.boolean("once").pipe(Options.withDescription("ingest, consume everything, print a summary and exit"))
+const progressSeconds = Options.integer("progress-seconds").pipe(Options.withDefault(2), Options.withDescription("seconds between progress lines"))
+const cron = Options.text("cron").pipe(
+  Options.withFallbackConfig(Config.string("PANDAFLOW_INGEST_CRON").pipe(Config.withDefault("0 0 * * *"))),
+  Options.withDescription("schedule of the ingest job (cron, five fields; default daily at midnight)")
+)
+const zone = Options.text("zone").pipe(
+  Options.withFallbackConfig(Config.string("PANDAFLOW_INGEST_ZONE").pipe(Config.withDefault("UTC"))),
+  Options.withDescription("IANA time zone of --cron")
+)
+const controlPort = Options.integer("control-port").pipe(
+  Options.withFallbackConfig(Config.integer("PANDAFLOW_CONTROL_PORT").pipe(Config.withDefault(8787))),
+  Options.withDescription("port of the control API on 127.0.0.1 (pandaflow dags …)")
+)
+const runOptions = { records, seed, pageSize, partitions, groupId, once, progressSeconds, cron, zone, controlPort }
+type CliOptions = Run.ServeOptions & { readonly once: boolean }
+
+const runModule = (env: Environment, module: Module.PipelineModule, options: CliOptions) =>
+  Effect.gen(function*() {
+    yield* Console.log(yield* env.describe)
+    const own = module.layer
+    const withOwn = (base: Layer.Layer<unknown, unknown>) => own === undefined ? base : Layer.provideMerge(own, base)
+    if (options.once) yield* Effect.provide(Run.once(module, options), withOwn(env.layer))
+    else yield* Effect.provide(Run.serve(module, options), withOwn(env.layerWithRunStore))
+  })
+
+/** The command tree for an environment. */
+export const make = (env: Environment) => {
+  const run = Command.make("run", { file: Args.text({ name: "file" }).pipe(Args.withDescription("a module exporting a pipeline")), ...runOptions }, ({ file, ...options }) =>
+    Effect.flatMap(Module.load(file), (module) => runModule(env, module, options))).pipe(
+      Command.withDescription("run your own pipeline module with the same modes, scheduler and control API")
+    )
+  return Command.make("pandaflow", runOptions, (options) => Effect.flatMap(env.reference, (module) => runModule(env, module, options))).pipe(
+    Command.withDescription(
+      "Streams randomuser.me users through Redpanda into Postgres and Cassandra: its ingest on a schedule, the consume job always on."
+    ),
+    Command.withSubcommands([run, Dags.command])
+  )
+}
+
+/** The one line a known failure deserves; anything else keeps Effect's full report. */
+export const explain = (e: unknown): string | undefined => {
+  if (typeof e !== "object" || e === null || !("_tag" in e) || typeof e._tag !== "string") return undefined
+  const message = "message" in e ? String(e.message) : ""
+  switch (e._tag) {
+    case "BrokerError":
+    case "SourceError":
+    case "EmbeddedStartError":
+    case "PoisonRecordError":
+    case "InvalidJob":
+    case "TableSchemaError":
+    case "InvalidTopic":
+      return `pandaflow: ${e._tag}: ${message}`
+    case "ModuleError":
+      return `pandaflow run: ${"file" in e ? String(e.file) : ""} ${message}`
+    case "SinkError":
+      return `pandaflow: SinkError (${"sink" in e ? String(e.sink) : "sink"}): ${message}`
+    case "ControlError":
+      return "" // `pandaflow dags` already said what went wrong
+    default:
+      return undefined
+  }
+}
+
+/** Runs the CLI on `argv` (as `process.argv`); a known failure prints one line and sets exit code 1. */
+export const run = (env: Environment, argv: ReadonlyArray<string>) => {
+  const cli = Command.run(make(env), { name: "pandaflow", version: "0.2.0" })
+  // `pnpm start -- --once` passes the `--` through; @effect/cli would read it as "end of options".
+  const args = argv.filter((a, i) => !(a === "--" && i === 2))
+  return cli(args).pipe(
+    Effect.catchAll((e) => {
+      const line = explain(e)
+      if (line === undefined) return Effect.fail(e)
+      return Effect.zipRight(line ? Console.error(line) : Effect.void, Effect.sync(() => { process.exitCode = 1 }))
+    })
+  )
+}
