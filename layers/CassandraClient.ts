@@ -1,22 +1,51 @@
 /**
- * A connected `cassandra-driver` client as a service: connected when the layer is
- * built, shut down when its scope closes.
+ * A `cassandra-driver` client as a service: connected when the layer is built, shut down
+ * when its scope closes; or, where Cassandra does not run (the embedded mode), switched
+ * off with a reason (`layerOff`), so Cassandra sinks build as `RowSink.off`.
+ *
+ * Code that needs the driver takes it from `connected`, which fails if Cassandra is off.
  *
  * @since 0.1.0
  */
 import cassandra from "cassandra-driver"
-import { Config, type ConfigError, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { SinkError } from "../src/Sink.js"
+import { Config, type ConfigError, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { SinkError } from "../src/RowSink.js"
 
 /** A connected client and the keyspace the application's tables live in. */
-export interface CassandraClient {
+export interface Connected {
+  readonly _tag: "Connected"
   readonly client: cassandra.Client
   /** Tables are named `keyspace.table` in every statement: the client has no session keyspace. */
   readonly keyspace: string
 }
 
-/** The connected Cassandra client. */
+/** Cassandra is switched off where this runs; `reason` says why and how to switch it on. */
+export interface Off {
+  readonly _tag: "Off"
+  readonly reason: string
+}
+
+/** The Cassandra client: connected, or off. */
+export type CassandraClient = Connected | Off
+
+/** The Cassandra client service. */
 export const CassandraClient = Context.GenericTag<CassandraClient>("pandaflow/CassandraClient")
+
+/**
+ * The connected client; fails with `SinkError` `Rejected` (sink `cassandra`) naming the
+ * reason when Cassandra is off.
+ */
+export const connected: Effect.Effect<Connected, SinkError, CassandraClient> = Effect.flatMap(
+  CassandraClient,
+  (c) =>
+    c._tag === "Connected"
+      ? Effect.succeed(c)
+      : Effect.fail(new SinkError({ sink: "cassandra", reason: "Rejected", message: `Cassandra is off: ${c.reason}` }))
+)
+
+/** Provides `CassandraClient` switched off: Cassandra sinks build as `RowSink.off(name, reason)`. */
+export const layerOff = (reason: string): Layer.Layer<CassandraClient> =>
+  Layer.succeed(CassandraClient, { _tag: "Off", reason })
 
 /** Settings of the client. */
 export interface Options {
@@ -59,7 +88,7 @@ export const classify = (sink: string, error: unknown): SinkError => {
 }
 
 /** Connects a client; it is shut down when the scope closes. Fails `Unavailable` if no node answers. */
-export const make = (options: Options) =>
+export const make = (options: Options): Effect.Effect<Connected, SinkError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!keyspaceName.test(options.keyspace)) {
       return yield* new SinkError({
@@ -95,7 +124,8 @@ export const make = (options: Options) =>
       ),
       () => Effect.promise(() => client.shutdown()).pipe(Effect.ignore)
     )
-    return { client, keyspace: options.keyspace }
+    const value: Connected = { _tag: "Connected", client, keyspace: options.keyspace }
+    return value
   })
 
 /** Settings from the environment. */

@@ -1,82 +1,86 @@
 /**
- * The Cassandra sink: writes `UserRow`s into the classic pipeline's table,
- * `spark_streams.created_users` (id uuid primary key and ten text columns), so tools
- * built for the classic pipeline keep reading it.
+ * The Cassandra sink: writes the rows of any `TableSchema` into `keyspace.table` with a
+ * prepared insert, `executeConcurrent` keeping up to 64 in flight.
  *
- * The table holds only the classic columns; `scan` derives `email_domain` and
- * `registered_year` again from `email` and `registered_date`, the same way the row
- * transform did, so a row reads back equal to the one written.
+ * At start-up the keyspace and table are created if missing, or the table is checked
+ * against the schema (`system_schema.columns`): a column the schema gained is added, a
+ * column of an incompatible type fails with a `Rejected` error naming keyspace.table, the
+ * column and both types. The DDL and the check are in `TableCql`.
+ *
+ * For the classic pipeline's `spark_streams.created_users`, use the `ClassicRow` schema.
  *
  * @since 0.1.0
  */
 import cassandra from "cassandra-driver"
-import { Effect, Schema } from "effect"
-import { type RowSink, SinkError } from "../src/Sink.js"
-import { classicColumns, emailDomain, registeredYear, UserRow } from "../src/UserRow.js"
-import { CassandraClient, classify } from "./CassandraClient.js"
+import { Effect } from "effect"
+import * as RowSink from "../src/RowSink.js"
+import { SinkError } from "../src/RowSink.js"
+import * as TableSchema from "../src/TableSchema.js"
+import { CassandraClient, classify, connected } from "./CassandraClient.js"
+import * as RowValues from "./RowValues.js"
+import * as TableCql from "./TableCql.js"
 
 /** Options of the Cassandra sink. */
 export interface Options {
   /** Shown in progress lines and errors. Default `cassandra`. */
-  readonly name?: string | undefined
+  readonly sinkName?: string | undefined
   /** Default: the client's keyspace (`PANDAFLOW_CASSANDRA_KEYSPACE`, `spark_streams`). */
   readonly keyspace?: string | undefined
-  /** Default `created_users`, the classic pipeline's table. */
-  readonly table?: string | undefined
   /** Replication factor if the keyspace has to be created (SimpleStrategy). Default 1. */
   readonly replicationFactor?: number | undefined
   /** Inserts in flight at once. Default 64. */
   readonly concurrency?: number | undefined
 }
 
-const identifier = /^[a-zA-Z_][a-zA-Z0-9_]{0,47}$/
-const isUserRow = Schema.is(UserRow)
+const identifier = /^[a-z_][a-z0-9_]{0,47}$/
 
+// Values as the driver takes them (it encodes a number for bigint and int alike).
+const encode = (column: TableSchema.Column, value: unknown): unknown => {
+  if (value === undefined || (value === null && (column.kind !== "json" || column.nullable))) return null
+  return column.kind === "json" && column.override.cassandra === undefined ? JSON.stringify(value) : value
+}
 
-const text = (value: unknown): string => (value === null || value === undefined ? "" : String(value))
-
-const fromRow = (row: cassandra.types.Row): UserRow => {
-  const email = text(row.get("email"))
-  const registeredDate = text(row.get("registered_date"))
-  return {
-    id: text(row.get("id")),
-    first_name: text(row.get("first_name")),
-    last_name: text(row.get("last_name")),
-    gender: text(row.get("gender")),
-    address: text(row.get("address")),
-    post_code: text(row.get("post_code")),
-    email,
-    username: text(row.get("username")),
-    registered_date: registeredDate,
-    phone: text(row.get("phone")),
-    picture: text(row.get("picture")),
-    email_domain: emailDomain(email),
-    registered_year: registeredYear(registeredDate)
+// Values as the driver returns them: Long for bigint, Uuid for uuid, JSON as text.
+const decode = (column: TableSchema.Column, value: unknown): unknown => {
+  if (value === null || value === undefined) return value
+  switch (column.kind) {
+    case "integer":
+      return cassandra.types.Long.isLong(value) ? value.toNumber() : Number(value)
+    case "uuid":
+      return String(value)
+    case "json":
+      return column.override.cassandra === undefined ? JSON.parse(String(value)) : value
+    default:
+      return value
   }
 }
 
 /**
- * Creates the keyspace and table if they are missing and returns the sink.
+ * Creates the keyspace and table if they are missing, or checks the table against the
+ * schema, and returns the sink. Fails `Rejected` if Cassandra is off (`table(…).build`
+ * returns `RowSink.off` instead).
  *
- * Cassandra inserts are upserts, so `write` is idempotent; it is not atomic, but a batch
- * that failed half-way is simply written again by the retry. Rows the table would refuse
- * are caught before any is sent, so a `Rejected` batch writes nothing.
+ * Cassandra inserts are upserts, so `write` is idempotent; it is not atomic. Rows the
+ * table would refuse are caught before any is sent (`table.is` and the kind checks of
+ * `RowValues`), so a batch with a bad row writes nothing. If the server still refuses a
+ * row mid-batch, the inserts already made stay: they are upserts of rows of the same
+ * batch, harmless, because the pipeline bisects the `Rejected` batch and writes the
+ * accepted rows again.
  */
-export const make = (options: Options = {}): Effect.Effect<RowSink<UserRow>, SinkError, CassandraClient> =>
+export const make = <A>(
+  table: TableSchema.TableSchema<A>,
+  options: Options = {}
+): Effect.Effect<RowSink.ReadableSink<A>, SinkError, CassandraClient> =>
   Effect.gen(function*() {
-    const { client, keyspace: defaultKeyspace } = yield* CassandraClient
-    const name = options.name ?? "cassandra"
+    const { client, keyspace: defaultKeyspace } = yield* connected
+    const name = options.sinkName ?? "cassandra"
     const keyspace = options.keyspace ?? defaultKeyspace
-    const table = options.table ?? "created_users"
     const concurrency = Math.max(1, options.concurrency ?? 64)
     const replicationFactor = Math.max(1, Math.trunc(options.replicationFactor ?? 1))
-    for (const id of [keyspace, table]) {
-      if (!identifier.test(id)) {
-        return yield* new SinkError({ sink: name, reason: "Rejected", message: `${JSON.stringify(id)} is not a plain identifier` })
-      }
+    if (!identifier.test(keyspace)) {
+      return yield* new SinkError({ sink: name, reason: "Rejected", message: `keyspace ${JSON.stringify(keyspace)} is not a plain lower-case identifier` })
     }
-    const qualified = `${keyspace}.${table}`
-    const run = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => classify(name, e) })
+    const run = <R>(f: () => Promise<R>) => Effect.tryPromise({ try: f, catch: (e) => classify(name, e) })
 
     yield* run(() =>
       client.execute(
@@ -84,32 +88,35 @@ export const make = (options: Options = {}): Effect.Effect<RowSink<UserRow>, Sin
           `{'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`
       )
     )
-    yield* run(() =>
-      client.execute(
-        `CREATE TABLE IF NOT EXISTS ${qualified} (` +
-          classicColumns.map((c) => (c === "id" ? "id uuid PRIMARY KEY" : `${c} text`)).join(", ") +
-          ")"
-      )
-    )
+    yield* run(() => client.execute(TableCql.createTableStatement(keyspace, table)))
+    const existing = yield* run(async () => {
+      const result = await client.execute(TableCql.columnsQuery, [keyspace, table.name], { prepare: true })
+      return result.rows.map((r): TableCql.ExistingColumn => ({
+        name: String(r.get("column_name")),
+        type: String(r.get("type")),
+        kind: String(r.get("kind"))
+      }))
+    })
+    const { add, problems } = TableCql.plan(keyspace, table, existing)
+    if (problems.length > 0) return yield* new SinkError({ sink: name, reason: "Rejected", message: problems.join("; ") })
+    for (const column of add) yield* run(() => client.execute(TableCql.addColumnStatement(keyspace, table, column)))
 
-    const insert = `INSERT INTO ${qualified} (${classicColumns.join(", ")}) VALUES (${classicColumns.map(() => "?").join(", ")})`
-    const select = `SELECT ${classicColumns.join(", ")} FROM ${qualified}`
+    const insert = TableCql.insertStatement(keyspace, table)
+    const select = TableCql.selectStatement(keyspace, table)
+    const fields = RowValues.fieldsOf(table)
+    const order = RowValues.byKey(table)
 
-    const write = (rows: ReadonlyArray<UserRow>): Effect.Effect<void, SinkError> =>
+    const write = (rows: ReadonlyArray<A>): Effect.Effect<void, SinkError> =>
       Effect.suspend(() => {
         if (rows.length === 0) return Effect.void
-        const bad = rows.findIndex((row) => !isUserRow(row))
-        if (bad >= 0) {
-          return new SinkError({
-            sink: name,
-            reason: "Rejected",
-            message: `row ${bad} (id ${String(rows[bad]?.id)}) does not match the UserRow schema`
-          })
-        }
-        // Concurrent inserts of one key would race: keep the last row a key.
-        const byId = new Map<string, UserRow>()
-        for (const row of rows) byId.set(row.id.toLowerCase(), row)
-        const params = Array.from(byId.values(), (row) => classicColumns.map((c) => row[c]))
+        const refused = RowValues.firstRefused(table, rows)
+        if (refused !== undefined) return new SinkError({ sink: name, reason: "Rejected", message: refused })
+        // Concurrent inserts of one key would race: keep the last row a key. An absent
+        // value is sent as null (not unset), so an upsert clears what the row no longer has.
+        const params = TableSchema.lastPerKey(rows, table.keyOf).map((row) => {
+          const record = row as Record<string, unknown>
+          return table.columns.map((c) => encode(c, record[c.name]))
+        })
         return run(() =>
           cassandra.concurrent.executeConcurrent(client, insert, params, {
             concurrencyLevel: concurrency,
@@ -119,14 +126,44 @@ export const make = (options: Options = {}): Effect.Effect<RowSink<UserRow>, Sin
         ).pipe(Effect.asVoid)
       })
 
-    const scan: Effect.Effect<ReadonlyArray<UserRow>, SinkError> = run(async () => {
-      const rows: Array<UserRow> = []
+    const scan: Effect.Effect<ReadonlyArray<A>, SinkError> = run(async () => {
+      const out: Array<A> = []
       // The result set is async-iterable and fetches the following pages as it goes.
       const result = await client.execute(select, [], { prepare: true, fetchSize: 5000 })
-      for await (const row of result) rows.push(fromRow(row))
-      // Token order is not id order: sort like the other sinks.
-      return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      for await (const row of result) {
+        out.push(RowValues.assemble<A>(fields, ({ column }) => {
+          const raw: unknown = row.get(column.name)
+          return decode(column, raw)
+        }))
+      }
+      // Token order is not key order: sort like the other sinks.
+      return out.sort(order)
     })
 
-    return { name, write, scan }
+    return { name, key: table.keyOf, write, scan }
   })
+
+/**
+ * A Cassandra sink of a table described by a schema, as a pipeline lists it:
+ * `CassandraSink.table({ name: "created_users", schema: ClassicRow, key: "id" })`. When
+ * the `CassandraClient` is off (`CassandraClient.layerOff`), it builds as `RowSink.off`.
+ * Throws `TableSchemaError` for a schema that cannot be a table.
+ */
+export const table = <A, I>(
+  options: TableSchema.Options<A, I> & Options
+): RowSink.Definition<A, SinkError, CassandraClient> & { readonly table: TableSchema.TableSchema<A> } => {
+  const described = TableSchema.make(options)
+  const name = options.sinkName ?? "cassandra"
+  const sinkOptions: Options = {
+    sinkName: name,
+    keyspace: options.keyspace,
+    replicationFactor: options.replicationFactor,
+    concurrency: options.concurrency
+  }
+  const build: Effect.Effect<RowSink.RowSink<A> | RowSink.Off, SinkError, CassandraClient> = Effect.flatMap(
+    CassandraClient,
+    (client): Effect.Effect<RowSink.RowSink<A> | RowSink.Off, SinkError, CassandraClient> =>
+      client._tag === "Off" ? Effect.succeed(RowSink.off(name, client.reason)) : make(described, sinkOptions)
+  )
+  return { name, table: described, build }
+}

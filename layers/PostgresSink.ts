@@ -1,11 +1,17 @@
 /**
- * The Postgres sink: upserts `UserRow`s into a `users` table through @effect/sql-pg.
+ * The Postgres sink: upserts the rows of any `TableSchema` into its table through
+ * @effect/sql-pg.
  *
- * One statement a chunk, `INSERT … SELECT FROM unnest($1::uuid[], …) ON CONFLICT (id) DO
+ * One statement a chunk, `INSERT … SELECT FROM unnest($1::uuid[], …) ON CONFLICT (key) DO
  * UPDATE … WHERE (t.*) IS DISTINCT FROM (EXCLUDED.*)`: one array parameter a column keeps
  * the statement text fixed whatever the batch size (no 65,535-parameter cap, no parse
  * cost per row), and the guard skips rows that did not change, so a replayed batch
  * writes no new row versions. Measured ~1.5x the rows/s of a multi-row VALUES upsert.
+ *
+ * At start-up the table is created if missing, or checked against the schema: an
+ * optional column the schema gained is added, anything else that does not fit fails
+ * with a `Rejected` error naming the table, the column and both types. The DDL and the
+ * check are in `TableSql`.
  *
  * @since 0.1.0
  */
@@ -13,53 +19,26 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Config, type ConfigError, Duration, Effect, Layer } from "effect"
-import { type RowSink, SinkError } from "../src/Sink.js"
-import { allColumns, type UserRow } from "../src/UserRow.js"
+import type * as RowSink from "../src/RowSink.js"
+import { SinkError } from "../src/RowSink.js"
+import * as TableSchema from "../src/TableSchema.js"
+import * as RowValues from "./RowValues.js"
+import * as TableSql from "./TableSql.js"
+
+export {
+  /** The table's DDL (idempotent); the bench and tools use the same statement as the sink. */
+  createTableStatement,
+  /** The batch upsert of a table: one `unnest` array parameter a column, in column order. */
+  upsertStatement
+} from "./TableSql.js"
 
 /** Options of the Postgres sink. */
 export interface Options {
   /** Shown in progress lines and errors. Default `postgres`. */
-  readonly name?: string | undefined
-  /** Table name (a plain identifier). Default `users`; tests use their own. */
-  readonly table?: string | undefined
+  readonly sinkName?: string | undefined
   /** Rows a statement. Default 5000, where the measured throughput levelled off. */
   readonly chunkSize?: number | undefined
 }
-
-const identifier = /^[a-z_][a-z0-9_]{0,62}$/
-
-// Column types, in `allColumns` order. `registered_date` stays text: the sink must give
-// back exactly the string it was given, and a timestamptz would normalise it.
-const columnTypes: Record<(typeof allColumns)[number], string> = {
-  id: "uuid",
-  first_name: "text",
-  last_name: "text",
-  gender: "text",
-  address: "text",
-  post_code: "text",
-  email: "text",
-  username: "text",
-  registered_date: "text",
-  phone: "text",
-  picture: "text",
-  email_domain: "text",
-  registered_year: "integer"
-}
-
-/** The table's DDL (idempotent); exported so benchmarks and tools use the same schema. */
-export const createTableStatement = (table: string): string =>
-  `CREATE TABLE IF NOT EXISTS ${table} (\n` +
-  allColumns.map((c) => `  ${c} ${columnTypes[c]} NOT NULL${c === "id" ? " PRIMARY KEY" : ""}`).join(",\n") +
-  "\n)"
-
-/** The batch upsert: one `unnest` array parameter a column, in `allColumns` order. */
-export const upsertStatement = (table: string): string =>
-  `INSERT INTO ${table} AS t (${allColumns.join(", ")})\n` +
-  `SELECT * FROM unnest(${allColumns.map((c, i) => `$${i + 1}::${columnTypes[c]}[]`).join(", ")})\n` +
-  `ON CONFLICT (id) DO UPDATE SET ${
-    allColumns.filter((c) => c !== "id").map((c) => `${c} = EXCLUDED.${c}`).join(", ")
-  }\n` +
-  `WHERE (t.*) IS DISTINCT FROM (EXCLUDED.*)`
 
 // SQLSTATE classes and codes worth retrying: the server or the link is down or busy,
 // or the transaction lost a race; the same batch can succeed later.
@@ -141,53 +120,147 @@ export const classify = (sink: string, error: unknown): SinkError => {
   })
 }
 
+const bad: unique symbol = Symbol("bad")
+
+// Values as the `unnest` arrays take them. A value no column of its kind could hold is
+// `bad`: refused before the statement is sent, so the encoding never throws.
+const encoders: Record<TableSchema.ColumnKind, (value: unknown) => unknown> = {
+  text: (v) => (typeof v === "string" ? v : bad),
+  uuid: (v) => (typeof v === "string" ? v : bad),
+  integer: (v) => (typeof v === "number" && Number.isSafeInteger(v) ? v : bad),
+  double: (v) => (typeof v === "number" ? v : bad),
+  boolean: (v) => (typeof v === "boolean" ? v : bad),
+  timestamp: (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : bad),
+  json: (v) => {
+    try {
+      return JSON.stringify(v) ?? bad
+    } catch {
+      return bad
+    }
+  }
+}
+
+// Values as `pg` returns what `TableSql.selectStatement` selects.
+const decoders: Record<TableSchema.ColumnKind, (value: unknown) => unknown> = {
+  text: (v) => v,
+  uuid: (v) => v,
+  integer: Number,
+  double: Number,
+  boolean: (v) => v,
+  timestamp: (v) => new Date(Number(v)),
+  json: (v) => JSON.parse(String(v))
+}
+
+const rejected = (sink: string, message: string) => new SinkError({ sink, reason: "Rejected", message })
+
 /**
- * Creates the table if it is missing and returns the sink. The migration is one
- * idempotent `CREATE TABLE IF NOT EXISTS`, so no migration table or files are needed.
+ * Creates the table if it is missing, or checks it against the schema (adding optional
+ * columns the schema gained), and returns the sink. Needs no migration table or files.
  */
-export const make = (options: Options = {}): Effect.Effect<RowSink<UserRow>, SinkError, SqlClient> =>
+export const make = <A>(
+  table: TableSchema.TableSchema<A>,
+  options: Options = {}
+): Effect.Effect<RowSink.ReadableSink<A>, SinkError, SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
-    const name = options.name ?? "postgres"
-    const table = options.table ?? "users"
+    const name = options.sinkName ?? "postgres"
     const chunkSize = Math.max(1, options.chunkSize ?? 5000)
-    if (!identifier.test(table)) {
-      return yield* new SinkError({
-        sink: name,
-        reason: "Rejected",
-        message: `table name ${JSON.stringify(table)} is not a plain lower-case identifier`
-      })
-    }
     const fail = (e: SqlError) => classify(name, e)
-    yield* sql.unsafe(createTableStatement(table)).pipe(Effect.asVoid, Effect.mapError(fail))
+    const run = <R extends object>(statement: string, params?: ReadonlyArray<unknown>) =>
+      Effect.mapError(sql.unsafe<R>(statement, params), fail)
 
-    const statement = upsertStatement(table)
-    const writeChunk = (rows: ReadonlyArray<UserRow>) =>
-      sql.unsafe(statement, allColumns.map((c) => rows.map((r) => r[c]))).raw.pipe(Effect.asVoid)
+    yield* run(TableSql.createTableStatement(table))
+    const existing = yield* run<TableSql.ExistingColumn>(TableSql.columnsQuery, [table.name])
+    const primaryKey = yield* run<{ readonly name: string }>(TableSql.primaryKeyQuery, [table.name])
+    const overrides = table.columns.flatMap((c) => (c.override.postgres === undefined ? [] : [c.override.postgres]))
+    const resolved = overrides.length === 0
+      ? []
+      : yield* run<{ readonly given: string; readonly resolved: string | null }>(TableSql.resolveTypesQuery, [overrides])
+    const { add, problems } = TableSql.plan(
+      table,
+      existing,
+      primaryKey.map((k) => k.name),
+      new Map(resolved.map((r) => [r.given, r.resolved]))
+    )
+    if (problems.length > 0) return yield* rejected(name, problems.join("; "))
+    for (const column of add) yield* run(TableSql.addColumnStatement(table, column))
 
-    const write = (rows: ReadonlyArray<UserRow>): Effect.Effect<void, SinkError> => {
+    const statement = TableSql.upsertStatement(table)
+    const columns = table.columns
+    const fields = RowValues.fieldsOf(table)
+
+    // One array a column; a refused value fails the whole batch before anything is sent.
+    const encode = (rows: ReadonlyArray<A>): Array<Array<unknown>> | SinkError => {
+      const params: Array<Array<unknown>> = []
+      for (const column of columns) {
+        const encoder = encoders[column.kind]
+        const values = new Array<unknown>(rows.length)
+        for (let i = 0; i < rows.length; i++) {
+          const v = (rows[i] as Record<string, unknown>)[column.name]
+          const e = v === undefined || (v === null && column.kind !== "json")
+            ? (column.nullable ? null : bad)
+            : v === null && column.nullable
+            ? null
+            : encoder(v)
+          if (e === bad) {
+            const problem = RowValues.valueProblem(column, v) ?? "cannot be stored"
+            return rejected(name, `row ${i} (${RowValues.describeKey(table, rows[i])}): column ${column.name} ${problem}`)
+          }
+          values[i] = e
+        }
+        params.push(values)
+      }
+      return params
+    }
+
+    const writeChunk = (rows: ReadonlyArray<A>) =>
+      Effect.suspend(() => {
+        const params = encode(rows)
+        return params instanceof SinkError
+          ? Effect.fail(params)
+          : Effect.mapError(sql.unsafe(statement, params).raw, fail)
+      }).pipe(Effect.asVoid)
+
+    const write = (rows: ReadonlyArray<A>): Effect.Effect<void, SinkError> => {
       if (rows.length === 0) return Effect.void
       // ON CONFLICT DO UPDATE refuses a key twice in one statement (SQLSTATE 21000), and
       // two chunks of one batch must not fight over a key: keep the last row a key.
-      const unique = lastPerKey(rows)
-      if (unique.length <= chunkSize) return Effect.mapError(writeChunk(unique), fail)
-      const chunks: Array<ReadonlyArray<UserRow>> = []
+      const unique = TableSchema.lastPerKey(rows, table.keyOf)
+      if (unique.length <= chunkSize) return writeChunk(unique)
+      const chunks: Array<ReadonlyArray<A>> = []
       for (let i = 0; i < unique.length; i += chunkSize) chunks.push(unique.slice(i, i + chunkSize))
       // All chunks or none, as the RowSink contract asks.
-      return sql.withTransaction(Effect.forEach(chunks, writeChunk, { discard: true })).pipe(Effect.mapError(fail))
+      return sql.withTransaction(Effect.forEach(chunks, writeChunk, { discard: true })).pipe(
+        Effect.catchTag("SqlError", (e) => Effect.fail(fail(e)))
+      )
     }
 
-    const scan = sql.unsafe<UserRow>(`SELECT ${allColumns.join(", ")} FROM ${table} ORDER BY id`).pipe(
-      Effect.mapError(fail)
+    const scan = Effect.map(
+      run<Record<string, unknown>>(TableSql.selectStatement(table)),
+      (stored) =>
+        stored.map((r) =>
+          RowValues.assemble<A>(fields, ({ column }) => {
+            const v = r[column.name]
+            return v === null || v === undefined ? v : decoders[column.kind](v)
+          })
+        )
     )
 
-    return { name, write, scan }
+    return { name, key: table.keyOf, write, scan }
   })
 
-const lastPerKey = (rows: ReadonlyArray<UserRow>): ReadonlyArray<UserRow> => {
-  const byId = new Map<string, UserRow>()
-  for (const row of rows) byId.set(row.id.toLowerCase(), row)
-  return byId.size === rows.length ? rows : Array.from(byId.values())
+/**
+ * A Postgres sink of a table described by a schema, as a pipeline lists it:
+ * `PostgresSink.table({ name: "users", schema: UserRow, key: "id" })`. The table is
+ * created or checked when the consume job starts. Throws `TableSchemaError` for a schema
+ * that cannot be a table.
+ */
+export const table = <A, I>(
+  options: TableSchema.Options<A, I> & Options
+): RowSink.Definition<A, SinkError, SqlClient> & { readonly table: TableSchema.TableSchema<A> } => {
+  const described = TableSchema.make(options)
+  const name = options.sinkName ?? "postgres"
+  return { name, table: described, build: make(described, { sinkName: name, chunkSize: options.chunkSize }) }
 }
 
 /** Settings of the Postgres client, from the environment. */

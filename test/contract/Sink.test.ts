@@ -1,6 +1,7 @@
 /**
  * Runs the sink contract against every implementation: the memory double, Postgres
- * (the real server and the embedded PGlite one) and the real Cassandra.
+ * (the real server and the embedded PGlite one) and the real Cassandra, each on the
+ * contract's three tables (named uniquely per run and dropped afterwards).
  *
  * The live suites need the addresses `scripts/services.sh up` writes to .pandaflow/env;
  * without them they fail with a message saying so, never skip.
@@ -12,7 +13,7 @@ import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.js"
 import * as MemorySink from "../../layers/MemorySink.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
-import { sinkContract } from "./Sink.contract.js"
+import { type SinkFactory, sinkContract } from "./Sink.contract.js"
 
 const requireEnv = (...names: ReadonlyArray<string>) =>
   Effect.suspend(() => {
@@ -26,24 +27,40 @@ const requireEnv = (...names: ReadonlyArray<string>) =>
       )
   })
 
-// Tables and keyspaces of their own, so the suites never touch the pipeline's data.
-const pgTable = "users_contract"
+// A keyspace of its own, so the suites never touch the pipeline's data.
 const cassandraKeyspace = "pandaflow_test"
 
-const postgresOn = <E>(client: Layer.Layer<SqlClient, E>) =>
-  Effect.gen(function*() {
-    const context = yield* Layer.build(client)
-    return yield* Effect.gen(function*() {
-      const sql = yield* SqlClient
-      const sink = yield* PostgresSink.make({ table: pgTable })
-      return { sink, reset: sql.unsafe(`TRUNCATE ${pgTable}`) }
-    }).pipe(Effect.provide(context))
-  })
+const memory: Effect.Effect<SinkFactory> = Effect.succeed({
+  make: (table) =>
+    Effect.map(MemorySink.make(table), (sink) => ({
+      sink,
+      reset: Effect.zipRight(sink.clearFaults, Ref.set(sink.store, new Map()))
+    }))
+})
 
-sinkContract(
-  "memory",
-  Effect.map(MemorySink.make(), (sink) => ({ sink, reset: Effect.zipRight(sink.clearFaults, Ref.set(sink.store, new Map())) }))
-)
+const postgresOn = <E>(client: Layer.Layer<SqlClient, E>) =>
+  Effect.map(Layer.build(client), (context): SinkFactory => ({
+    make: (table) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient
+        yield* Effect.addFinalizer(() => sql.unsafe(`DROP TABLE IF EXISTS ${table.name}`).pipe(Effect.ignore))
+        const sink = yield* PostgresSink.make(table)
+        return { sink, reset: sql.unsafe(`TRUNCATE ${table.name}`) }
+      }).pipe(Effect.provide(context))
+  }))
+
+const cassandra = Effect.map(Layer.build(CassandraClient.layerConfig), (context): SinkFactory => ({
+  make: (table) =>
+    Effect.gen(function*() {
+      const { client } = yield* CassandraClient.connected
+      const sink = yield* CassandraSink.make(table, { keyspace: cassandraKeyspace })
+      const qualified = `${cassandraKeyspace}.${table.name}`
+      yield* Effect.addFinalizer(() => Effect.promise(() => client.execute(`DROP TABLE IF EXISTS ${qualified}`)).pipe(Effect.ignore))
+      return { sink, reset: Effect.tryPromise(() => client.execute(`TRUNCATE ${qualified}`)) }
+    }).pipe(Effect.provide(context))
+}))
+
+sinkContract("memory", memory)
 
 sinkContract(
   "postgres (real server, PANDAFLOW_PG_URL)",
@@ -54,18 +71,5 @@ sinkContract("postgres (embedded PGlite)", postgresOn(EmbeddedPostgres.layerWith
 
 sinkContract(
   "cassandra (real server, PANDAFLOW_CASSANDRA_CONTACT_POINTS)",
-  Effect.zipRight(
-    requireEnv("PANDAFLOW_CASSANDRA_CONTACT_POINTS"),
-    Effect.gen(function*() {
-      const context = yield* Layer.build(CassandraClient.layerConfig)
-      return yield* Effect.gen(function*() {
-        const { client } = yield* CassandraClient.CassandraClient
-        const sink = yield* CassandraSink.make({ keyspace: cassandraKeyspace })
-        return {
-          sink,
-          reset: Effect.tryPromise(() => client.execute(`TRUNCATE ${cassandraKeyspace}.created_users`))
-        }
-      }).pipe(Effect.provide(context))
-    })
-  )
+  Effect.zipRight(requireEnv("PANDAFLOW_CASSANDRA_CONTACT_POINTS"), cassandra)
 )

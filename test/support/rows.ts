@@ -5,7 +5,7 @@
  * codes that look numeric (with a leading zero) and ones that are text, quotes, commas
  * and braces (array-literal syntax) in addresses.
  */
-import type { UserRow } from "../../src/UserRow.js"
+import type { UserRow } from "../../examples/randomuser/UserRow.js"
 
 import { prng } from "./prng.js"
 
