@@ -11,12 +11,16 @@
  * a takeover is one conditional `UPDATE … SET fencing_token = fencing_token + 1`.
  * Times come from the caller (Clock), never from `now()`.
  *
+ * Set-up failures (bad schema name, tables not created) are this adapter's
+ * `PostgresRunStoreError`; the store's operations fail with the port's `RunStoreError`,
+ * its message classified by `PgErrors.classify`.
+ *
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Config, type ConfigError, Effect, Layer, Option } from "effect"
+import { Config, type ConfigError, Data, Effect, Layer, Option, type Redacted } from "effect"
 import type {
   AttemptRecord,
   AttemptState,
@@ -28,6 +32,16 @@ import type {
   RunStoreService
 } from "../src/scheduler/RunStore.js"
 import { RunStore, RunStoreError } from "../src/scheduler/RunStore.js"
+import * as PgErrors from "./PgErrors.js"
+
+/** The store could not be set up: an unusable schema name, or its tables could not be created. */
+export class PostgresRunStoreError extends Data.TaggedError("PostgresRunStoreError")<{
+  readonly reason: "InvalidSchema" | "Setup"
+  /** True when setting up again may succeed (the server or connection was the problem). */
+  readonly retryable: boolean
+  readonly message: string
+  readonly cause?: unknown
+}> {}
 
 /** Options of the Postgres store. */
 export interface Options {
@@ -117,13 +131,14 @@ const toJob = (r: JobRow): JobRecord => ({
 const VALID_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
 
 /** Builds the store on the ambient SqlClient, creating its tables if needed. */
-export const make = (options?: Options): Effect.Effect<RunStoreService, RunStoreError, SqlClient.SqlClient> =>
+export const make = (options?: Options): Effect.Effect<RunStoreService, PostgresRunStoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const schema = options?.schema ?? "pandaflow_scheduler"
     if (!VALID_SCHEMA.test(schema)) {
-      return yield* new RunStoreError({
-        operation: "make",
+      return yield* new PostgresRunStoreError({
+        reason: "InvalidSchema",
+        retryable: false,
         message: `invalid schema name "${schema}": use lower-case letters, digits and _`
       })
     }
@@ -134,7 +149,8 @@ export const make = (options?: Options): Effect.Effect<RunStoreService, RunStore
     const wrap = (operation: string) => <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, RunStoreError> =>
       Effect.mapError(
         effect,
-        (cause) => new RunStoreError({ operation, message: `run store ${operation} failed: ${cause.message}`, cause })
+        (cause) =>
+          new RunStoreError({ operation, message: `run store ${operation} failed: ${PgErrors.classify(cause).message}`, cause })
       )
 
     // One advisory lock (keyed by the schema name) serialises concurrent set-ups.
@@ -179,7 +195,17 @@ export const make = (options?: Options): Effect.Effect<RunStoreService, RunStore
         error text,
         PRIMARY KEY (run_id, fencing_token, task, attempt)
       )`
-    })).pipe(wrap("create tables"))
+    })).pipe(
+      Effect.mapError((cause) => {
+        const classified = PgErrors.classify(cause)
+        return new PostgresRunStoreError({
+          reason: "Setup",
+          retryable: classified.retryable,
+          message: `run store set-up in schema "${schema}" failed: ${classified.message}`,
+          cause
+        })
+      })
+    )
 
     // Run ids are bigserial: a non-numeric id names no run (and must not reach a bigint cast).
     const byId = <A>(runId: string, query: Effect.Effect<ReadonlyArray<A>, SqlError>) =>
@@ -341,18 +367,25 @@ export const make = (options?: Options): Effect.Effect<RunStoreService, RunStore
   })
 
 /** The store on the ambient SqlClient. */
-export const layer = (options?: Options): Layer.Layer<RunStore, RunStoreError, SqlClient.SqlClient> =>
+export const layer = (options?: Options): Layer.Layer<RunStore, PostgresRunStoreError, SqlClient.SqlClient> =>
   Layer.effect(RunStore, make(options))
 
+/** The settings `layerConfig` reads. */
+export interface ConfigOptions extends Options {
+  readonly url: Redacted.Redacted
+}
+
+/** Settings from the environment: `PANDAFLOW_PG_URL` (required, secret), `PANDAFLOW_SCHEDULER_SCHEMA`. */
+export const config: Config.Config<ConfigOptions> = Config.all({
+  url: Config.redacted("PANDAFLOW_PG_URL"),
+  schema: Config.string("PANDAFLOW_SCHEDULER_SCHEMA").pipe(Config.withDefault("pandaflow_scheduler"))
+})
+
 /**
- * The store with its own PgClient, from config: `PANDAFLOW_PG_URL` (required) and
- * `PANDAFLOW_SCHEDULER_SCHEMA` (default `pandaflow_scheduler`).
+ * The store with its own PgClient (4 connections), from config: `PANDAFLOW_PG_URL`
+ * (required) and `PANDAFLOW_SCHEDULER_SCHEMA` (default `pandaflow_scheduler`).
  */
-export const layerConfig: Layer.Layer<RunStore, RunStoreError | ConfigError.ConfigError | SqlError> = Layer
+export const layerConfig: Layer.Layer<RunStore, PostgresRunStoreError | ConfigError.ConfigError | SqlError> = Layer
   .unwrapEffect(
-    Effect.gen(function*() {
-      const url = yield* Config.redacted("PANDAFLOW_PG_URL")
-      const schema = yield* Config.string("PANDAFLOW_SCHEDULER_SCHEMA").pipe(Config.withDefault("pandaflow_scheduler"))
-      return layer({ schema }).pipe(Layer.provide(PgClient.layer({ url, maxConnections: 4 })))
-    })
+    Effect.map(config, ({ schema, url }) => layer({ schema }).pipe(Layer.provide(PgClient.layer({ url, maxConnections: 4 }))))
   )

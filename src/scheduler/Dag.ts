@@ -18,7 +18,9 @@ import type { TriggerRule, Upstream } from "./TaskOutcome.js"
 import { TaskSkipped } from "./TaskOutcome.js"
 import type { DataInterval } from "./Timetable.js"
 
+/** The DAG is not well formed (defined in `DagGraph`). */
 export { DagError } from "./DagGraph.js"
+/** Outcomes and trigger rules (defined in `TaskOutcome`). */
 export {
   attemptStateOf,
   decide,

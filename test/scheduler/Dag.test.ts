@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Option, Schedule } from "effect"
 import * as Dag from "../../src/scheduler/Dag.js"
+import * as DagGraph from "../../src/scheduler/DagGraph.js"
 import * as Job from "../../src/scheduler/Job.js"
 import * as Scheduler from "../../src/scheduler/Scheduler.js"
 import * as Timetable from "../../src/scheduler/Timetable.js"
@@ -140,4 +141,26 @@ describe("Dag execution (TestClock)", () => {
         expect(Dag.decide("all_done", [{ _tag: "Failed", error: "e" }])).toBe("run")
       })
     ))
+})
+
+describe("DagGraph", () => {
+  it("orders names upstream first and reports a cycle as a path", () => {
+    const upstream = new Map([["load", ["extract"]], ["extract", []], ["report", ["load", "extract"]]])
+    expect(DagGraph.topologicalOrder(["report", "load", "extract"], upstream)).toEqual(
+      Either.right(["extract", "load", "report"])
+    )
+    const cyclic = new Map([["a", ["b"]], ["b", ["a"]]])
+    expect(DagGraph.topologicalOrder(["a", "b"], cyclic)).toEqual(Either.left(["a", "b", "a"]))
+  })
+
+  it("validates any task-shaped nodes: deps are followed, `after` must name a node", () => {
+    interface N { readonly name: string; readonly deps: ReadonlyArray<N>; readonly after: ReadonlyArray<string>; readonly trigger: string }
+    const node = (name: string, deps: ReadonlyArray<N> = [], after: ReadonlyArray<string> = []): N => ({ name, deps, after, trigger: "all_success" })
+    const extract = node("extract")
+    const graph = DagGraph.validate("g", [node("load", [extract], ["check"]), node("check")])
+    expect(Either.map(graph, (g) => g.order.map((n) => n.name))).toEqual(Either.right(["extract", "check", "load"]))
+    expect(Either.map(graph, (g) => g.upstream.get("load"))).toEqual(Either.right(["extract", "check"]))
+    const unknown = DagGraph.validate("g", [node("load", [], ["nope"])])
+    expect(Either.isLeft(unknown) && unknown.left.reason).toBe("UnknownDependency")
+  })
 })
