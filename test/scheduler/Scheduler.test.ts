@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either, Exit, Fiber, Option, Schedule, Scope, TestClock } from "effect"
+import { ConfigProvider, Duration, Effect, Either, Exit, Fiber, Option, Schedule, Scope, TestClock } from "effect"
 import * as Dag from "../../src/scheduler/Dag.js"
 import * as Job from "../../src/scheduler/Job.js"
 import type { RunStoreService } from "../../src/scheduler/RunStore.js"
@@ -376,4 +376,28 @@ describe("Scheduler (TestClock)", () => {
         void Duration
       })
     ))
+})
+
+describe("Scheduler.config", () => {
+  const read = (env: Record<string, string>) =>
+    Effect.either(Effect.withConfigProvider(Scheduler.config, ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" })))
+
+  it.effect("defaults, overrides, and a heartbeat that must be shorter than the lease", () =>
+    Effect.gen(function*() {
+      const defaults = Either.getOrThrow(yield* read({}))
+      expect(defaults.instanceId).toBeUndefined()
+      expect(Duration.toMillis(defaults.lease ?? 0)).toBe(30_000)
+      expect(Duration.toMillis(defaults.heartbeat ?? 0)).toBe(10_000)
+      expect(defaults.maxBackfill).toBe(1000)
+      const set = Either.getOrThrow(yield* read({
+        PANDAFLOW_SCHEDULER_INSTANCE_ID: "node-1",
+        PANDAFLOW_SCHEDULER_LEASE: "1 minute",
+        PANDAFLOW_SCHEDULER_HEARTBEAT: "15 seconds",
+        PANDAFLOW_SCHEDULER_MAX_BACKFILL: "5"
+      }))
+      expect([set.instanceId, Duration.toMillis(set.lease ?? 0), Duration.toMillis(set.heartbeat ?? 0), set.maxBackfill])
+        .toEqual(["node-1", 60_000, 15_000, 5])
+      expect(Either.isLeft(yield* read({ PANDAFLOW_SCHEDULER_HEARTBEAT: "30 seconds" }))).toBe(true)
+      expect(Either.isLeft(yield* read({ PANDAFLOW_SCHEDULER_MAX_BACKFILL: "0" }))).toBe(true)
+    }))
 })
