@@ -6,10 +6,16 @@ import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql/SqlClient"
 import { Duration, Effect, Either, Exit, Layer, Redacted, Scope } from "effect"
 import * as CassandraClient from "../../layers/CassandraClient.js"
+import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
-import type { SinkError } from "../../src/Sink.js"
+import { UserRow } from "../../examples/randomuser/UserRow.js"
+import * as RowSink from "../../src/RowSink.js"
+import type { SinkError } from "../../src/RowSink.js"
+import * as TableSchema from "../../src/TableSchema.js"
 import { makeRows } from "../support/rows.js"
+
+const users = (name: string) => TableSchema.make({ name, schema: UserRow, key: "id" })
 
 const expectReason = <A>(result: Either.Either<A, SinkError>, reason: SinkError["reason"]) => {
   expect(Either.isLeft(result), "expected a SinkError").toBe(true)
@@ -27,7 +33,7 @@ describe("PostgresSink faults", () => {
         connectTimeout: Duration.seconds(2)
       })
       const [elapsed, result] = yield* Effect.timed(
-        Effect.either(Effect.scoped(Effect.provide(PostgresSink.make(), client)))
+        Effect.either(Effect.scoped(Effect.provide(PostgresSink.make(users("users_faults_port")), client)))
       )
       expectReason(result, "Unavailable")
       expect(Duration.toMillis(elapsed)).toBeLessThan(10_000)
@@ -39,7 +45,7 @@ describe("PostgresSink faults", () => {
       const serverScope = yield* Scope.make()
       const server = yield* Layer.buildWithScope(EmbeddedPostgres.layer(), serverScope)
       const client = yield* Layer.build(Layer.provide(EmbeddedPostgres.layerClient(), Layer.succeedContext(server)))
-      const sink = yield* Effect.provide(PostgresSink.make({ table: "users_faults_gone" }), client)
+      const sink = yield* Effect.provide(PostgresSink.make(users("users_faults_gone")), client)
       yield* sink.write(makeRows(10, 31))
       yield* Scope.close(serverScope, Exit.void)
       const [elapsed, result] = yield* Effect.timed(Effect.either(sink.write(makeRows(10, 32))))
@@ -51,7 +57,8 @@ describe("PostgresSink faults", () => {
     it.live(`a constraint violation is Rejected (${label})`, () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient
-        // The sink's CREATE TABLE IF NOT EXISTS keeps this table and its extra CHECK.
+        // The sink's CREATE TABLE IF NOT EXISTS keeps this table and its extra CHECK; the
+        // start-up check accepts its `integer` for the schema's bigint.
         yield* sql.unsafe("DROP TABLE IF EXISTS users_faults_check")
         yield* sql.unsafe(
           "CREATE TABLE users_faults_check (id uuid PRIMARY KEY, first_name text NOT NULL, " +
@@ -60,7 +67,7 @@ describe("PostgresSink faults", () => {
             "username text NOT NULL, registered_date text NOT NULL, phone text NOT NULL, " +
             "picture text NOT NULL, email_domain text NOT NULL, registered_year integer NOT NULL)"
         )
-        const sink = yield* PostgresSink.make({ table: "users_faults_check" })
+        const sink = yield* PostgresSink.make(users("users_faults_check"))
         const rows = makeRows(3, 33)
         expectReason(yield* Effect.either(sink.write([...rows, { ...makeRows(1, 34)[0]!, post_code: "REJECT" }])), "Rejected")
         // Nothing of the refused batch was written.
@@ -92,5 +99,19 @@ describe("CassandraClient faults", () => {
       const [elapsed, result] = yield* Effect.timed(Effect.either(Effect.scoped(Layer.build(client))))
       expectReason(result, "Unavailable")
       expect(Duration.toMillis(elapsed)).toBeLessThan(10_000)
+    }))
+
+  it.live("a client switched off builds Cassandra sinks as off, and `connected` fails Rejected with the reason", () =>
+    Effect.gen(function*() {
+      const off = CassandraClient.layerOff("embedded mode: set PANDAFLOW_CASSANDRA_CONTACT_POINTS to use Cassandra")
+      const definition = CassandraSink.table({ name: "users_off", schema: UserRow, key: "id", sinkName: "classic" })
+      const built = yield* Effect.scoped(Effect.provide(definition.build, off))
+      expect(built).toEqual(RowSink.off("classic", "embedded mode: set PANDAFLOW_CASSANDRA_CONTACT_POINTS to use Cassandra"))
+      expect(RowSink.isOff(built)).toBe(true)
+      const result = yield* Effect.either(Effect.provide(CassandraClient.connected, off))
+      expectReason(result, "Rejected")
+      if (Either.isLeft(result)) {
+        expect(result.left.message).toBe("Cassandra is off: embedded mode: set PANDAFLOW_CASSANDRA_CONTACT_POINTS to use Cassandra")
+      }
     }))
 })
