@@ -6,15 +6,15 @@
  * broker's log, so "memory stays flat" is asserted on it rather than on the heap.
  */
 import { expect, it } from "@effect/vitest"
-import { Array as Arr, Clock, Effect, Fiber, Layer, Ref, TestClock } from "effect"
-import * as MemoryBroker from "../../layers/MemoryBroker.js"
+import { Array as Arr, Clock, Effect, Fiber, Ref, TestClock } from "effect"
+import * as RandomUserPipeline from "../../examples/randomuser/pipeline.js"
+import type { UserRow } from "../../examples/randomuser/UserRow.js"
+import * as TestDriver from "../../layers/TestDriver.js"
 import { Broker, lag, type ProducerRecord } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
-import { type RowSink, UserSinks } from "../../src/Sink.js"
-import * as UserRecord from "../../src/UserRecord.js"
-import type { UserRow } from "../../src/UserRow.js"
+import type * as RowSink from "../../src/RowSink.js"
 import { expectedRows } from "../support/expected.js"
-import { instrumented, traced, userRecord } from "./twins.js"
+import { onDoubles, raw, userRecord } from "./twins.js"
 
 const total = 20_000
 const partitions = 8
@@ -31,10 +31,11 @@ const allExpected = () => (expected ??= expectedRows("backpressure", total))
  * Upserts into a plain Map. MemorySink copies its whole store on every write, which
  * makes 400 writes of a 20,000-row table cost seconds; this test only needs the rows.
  */
-const mapSink = (): RowSink<UserRow> & { readonly rows: Map<string, UserRow> } => {
+const mapSink = (): RowSink.ReadableSink<UserRow> & { readonly rows: Map<string, UserRow> } => {
   const rows = new Map<string, UserRow>()
   return {
     name: "slow",
+    key: (row) => row.id,
     rows,
     write: (batch) => Effect.sync(() => batch.forEach((r) => rows.set(r.id, r))),
     scan: Effect.sync(() => [...rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
@@ -47,20 +48,17 @@ interface Sample {
   readonly lag: number
 }
 
-/** Produces 20,000 users while `process` runs against a slow sink; samples until all is committed. */
-const run = (options: Partial<Pipeline.ProcessOptions>) =>
+/** Produces 20,000 users while `consume` runs against a slow sink; samples until all is committed. */
+const run = (options: Partial<Pipeline.ConsumeOptions>) =>
   Effect.gen(function*() {
     const memory = mapSink()
-    const { controls, sink } = yield* instrumented(memory)
+    const { broker, controls, layer, pipeline, trace } = yield* onDoubles({ partitions, maxBatchSize, inner: () => memory })
     yield* Ref.set(controls.delay, writeMillis)
-    const { broker, trace } = yield* traced(yield* MemoryBroker.make({ maxBatchSize }))
-    const layer = Layer.mergeAll(Layer.succeed(Broker, broker), Layer.succeed(UserSinks, [sink]))
     return yield* Effect.gen(function*() {
-      yield* Pipeline.setup({ partitions })
-      const processing = yield* Effect.fork(Pipeline.process({ groupId: "process", concurrency: partitions, ...options }))
+      const processing = yield* Effect.fork(Pipeline.consume(pipeline, { groupId: "process", concurrency: partitions, ...options }))
       // A producer that does not wait for the consumer: 20 requests of 1,000 records.
       const ingesting = yield* Effect.fork(Effect.forEach(Arr.chunksOf(allRecords(), 1000), (chunk) =>
-        Effect.as(broker.produce(UserRecord.Topics.raw, chunk), chunk.length)).pipe(
+        Effect.as(broker.produce(raw, chunk), chunk.length)).pipe(
           Effect.map((ns) => ns.reduce((a, b) => a + b, 0))
         ))
       const samples: Array<Sample> = []
@@ -68,7 +66,7 @@ const run = (options: Partial<Pipeline.ProcessOptions>) =>
         const sample = {
           at: yield* Clock.currentTimeMillis,
           inFlight: yield* Ref.get(trace.inFlight),
-          lag: yield* lag(UserRecord.Topics.raw, "process")
+          lag: yield* lag(raw, "process")
         }
         samples.push(sample)
         if (sample.lag === 0 && (yield* Fiber.poll(ingesting))._tag === "Some") break
@@ -133,8 +131,11 @@ it.effect("maxInFlightRecords smaller than a batch admits one batch at a time in
 
 it.effect("maxInFlightRecords must be a positive integer", () =>
   Effect.gen(function*() {
-    const layer = Layer.mergeAll(MemoryBroker.layer(), Layer.succeed(UserSinks, []))
-    const exit = yield* Effect.exit(Effect.provide(Pipeline.process({ groupId: "g", maxInFlightRecords: 0 }), layer))
+    const driver = yield* TestDriver.make(RandomUserPipeline.make())
+    const pipeline = Pipeline.withSinks(driver.pipeline, [])
+    const exit = yield* Effect.exit(
+      Effect.provideService(Pipeline.consume(pipeline, { groupId: "g", maxInFlightRecords: 0 }), Broker, driver.broker)
+    )
     expect(exit._tag).toBe("Failure")
     expect(String(exit)).toMatch(/maxInFlightRecords must be a positive integer, got 0/)
   }))

@@ -1,50 +1,37 @@
 /**
  * Deterministic twins of the crash, outage and rebalance scenarios (issue 4, item 6) on
- * the doubles under TestClock: MemoryBroker + MemorySink, faults injected at exact points
- * instead of SIGKILL and stopped services, so every run takes the same path.
+ * the doubles under TestClock: the reference pipeline on TestDriver's MemoryBroker and the
+ * MemorySink of its Postgres table, faults injected at exact points instead of SIGKILL
+ * and stopped services, so every run takes the same path.
  */
 import { expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Ref, TestClock } from "effect"
-import * as MemoryBroker from "../../layers/MemoryBroker.js"
+import { Deferred, Effect, Fiber, Ref, TestClock } from "effect"
+import type { UserRow } from "../../examples/randomuser/UserRow.js"
 import { partitionFor } from "../../layers/Murmur2.js"
-import * as MemorySink from "../../layers/MemorySink.js"
-import * as MemoryUserSource from "../../layers/MemoryUserSource.js"
 import { Broker, lag, type ProducerRecord } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
-import { UserSinks } from "../../src/Sink.js"
-import * as UserRecord from "../../src/UserRecord.js"
-import type { UserRow } from "../../src/UserRow.js"
 import { expectedRows } from "../support/expected.js"
 import {
   byId,
   coordinateOf,
+  dlq,
   drive,
-  instrumented,
+  onDoubles,
   parseDeadLetter,
+  raw,
   readTopic,
   redeliveries,
   rowOf,
-  traced,
   userRecord
 } from "./twins.js"
 
-const raw = UserRecord.Topics.raw
-const dlq = UserRecord.Topics.deadLetter
 const group = "process"
 
 const harness = (options: { readonly partitions: number; readonly maxBatchSize: number }) =>
-  Effect.gen(function*() {
-    const memory = yield* MemorySink.make("memory")
-    const { controls, sink } = yield* instrumented(memory)
-    // The pipeline sees the traced broker; inspections read the plain one, so they do not
-    // count as deliveries.
-    const plain = yield* MemoryBroker.make({ maxBatchSize: options.maxBatchSize })
-    const { broker, trace } = yield* traced(plain)
-    const layer = Layer.mergeAll(Layer.succeed(Broker, broker), MemoryUserSource.layer, Layer.succeed(UserSinks, [sink]))
-    yield* Effect.provide(Pipeline.setup({ partitions: options.partitions }), layer)
-    const users = (seed: string, total: number) => Array.from({ length: total }, (_, n) => userRecord(seed, n))
-    return { memory, controls, plain, trace, layer, users }
-  })
+  Effect.map(onDoubles(options), (h) => ({
+    ...h,
+    users: (seed: string, total: number) => Array.from({ length: total }, (_, n) => userRecord(seed, n))
+  }))
 
 /** Every partition's committed offset equals its end: nothing left behind, nothing blocked. */
 const expectFullyCommitted = Effect.gen(function*() {
@@ -67,7 +54,7 @@ it.effect("crash between sink write and commit: the batch is redelivered and eve
       const written = yield* Deferred.make<ReadonlyArray<UserRow>>()
       yield* Ref.set(h.controls.afterWrite, (rows) =>
         Effect.flatMap(Deferred.succeed(written, rows), (first) => (first ? Effect.never : Effect.void)))
-      const first = yield* Effect.fork(Pipeline.process({ groupId: group }))
+      const first = yield* Effect.fork(Pipeline.consume(h.pipeline, { groupId: group }))
       const crashed = yield* Deferred.await(written)
       yield* Fiber.interrupt(first)
 
@@ -84,7 +71,7 @@ it.effect("crash between sink write and commit: the batch is redelivered and eve
 
       // Restart in the same group.
       yield* Ref.set(h.controls.afterWrite, undefined)
-      yield* drive(yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group })))
+      yield* drive(yield* Effect.fork(Pipeline.drain(h.pipeline, { groupId: group })))
 
       expect(yield* h.memory.scan).toEqual(expectedRows("crash", 1000))
       const deliveries = yield* h.trace.deliveries
@@ -104,14 +91,15 @@ it.effect("partial batch failure: refused rows go to the DLQ with reason and coo
       const poisonIndexes = [3, 150, 151, 499, 777, 998, 999]
       const poison = new Set(poisonIndexes.map((i) => records[i]!.key))
       yield* Ref.set(h.controls.poison, poison)
-      yield* drive(yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group })))
+      yield* drive(yield* Effect.fork(Pipeline.drain(h.pipeline, { groupId: group })))
 
       expect(yield* h.memory.scan).toEqual(expectedRows("partial", 1000).filter((r) => !poison.has(r.id)))
       const dead = (yield* readTopic(h.plain, dlq)).map(parseDeadLetter)
       const poisonCoordinates = (yield* readTopic(h.plain, raw)).filter((r) => poison.has(r.key!)).map(coordinateOf)
       expect(dead.map((d) => coordinateOf(d.source)).sort()).toEqual(poisonCoordinates.sort())
       for (const d of dead) {
-        expect(d.error).toMatch(/sink memory rejected the row: poison row/)
+        expect(d.error).toMatch(/sink postgres rejected the row: poison row/)
+        expect(d.stage).toBe("sink")
         // Found by bisection: more than one write took part in isolating it.
         expect(d.attempt).toBeGreaterThan(1)
       }
@@ -130,7 +118,7 @@ it.effect("transient outage: Unavailable writes are retried with backoff and not
       const broker = yield* Broker
       yield* broker.produce(raw, h.users("outage", 500))
       yield* h.memory.failNext(5, "Unavailable")
-      const fiber = yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group }))
+      const fiber = yield* Effect.fork(Pipeline.drain(h.pipeline, { groupId: group }))
       let observedDuringOutage = 0
       while ((yield* Fiber.poll(fiber))._tag === "None") {
         const attempts = yield* Ref.get(h.controls.attempts)
@@ -163,11 +151,11 @@ it.effect("rebalance mid-batch: a second consumer joins while the first has batc
       const updates: Array<ProducerRecord> = firsts.slice(0, 100).map((_, n) => userRecord("rebalance", n, `v2-${n}`))
       yield* broker.produce(raw, [...firsts, ...updates])
       yield* Ref.set(h.controls.delay, 1000)
-      const a = yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group }))
+      const a = yield* Effect.fork(Pipeline.drain(h.pipeline, { groupId: group }))
       // Let A take batches and start writing them (writes take 1 s of virtual time).
       while ((yield* Ref.get(h.controls.active)) === 0) yield* Effect.yieldNow()
       expect(yield* Ref.get(h.trace.inFlight)).toBeGreaterThan(0)
-      const b = yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group }))
+      const b = yield* Effect.fork(Pipeline.drain(h.pipeline, { groupId: group }))
       yield* drive(Fiber.zip(a, b), { maxSteps: 600 })
 
       // The scenario really happened: both members consumed, and the batches A held when
@@ -197,11 +185,11 @@ it.effect("rebalance while the old owner waits out an outage: its stale batch ne
       yield* broker.produce(raw, [...v0, ...v1])
       // A's write of the v0 batch fails once, so A sits in its retry backoff (~200 ms)...
       yield* h.memory.failNext(1, "Unavailable")
-      const a = yield* Effect.fork(Pipeline.process({ groupId: group }))
+      const a = yield* Effect.fork(Pipeline.consume(h.pipeline, { groupId: group }))
       while ((yield* Ref.get(h.controls.attempts)).length === 0) yield* Effect.yieldNow()
       // ...when B joins and becomes partition 1's owner. B must not write v0 and v1 before
       // A's retry of v0 lands, or the table ends on v0.
-      const b = yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group }))
+      const b = yield* Effect.fork(Pipeline.drain(h.pipeline, { groupId: group }))
       yield* drive(b, { maxSteps: 600 })
       yield* Fiber.interrupt(a)
 
@@ -234,14 +222,17 @@ it.effect("invalid records interleaved with valid ones go to the DLQ and the pip
       }
       const mixed = good.flatMap((r, i) => (i % 7 === 3 ? [bad(i), r] : [r]))
       yield* broker.produce(raw, mixed)
-      yield* drive(yield* Effect.fork(Pipeline.processUntilDrained({ groupId: group })))
+      yield* drive(yield* Effect.fork(Pipeline.drain(h.pipeline, { groupId: group })))
 
       expect(yield* h.memory.scan).toEqual(expectedRows("invalid", 300))
       const invalid = (yield* readTopic(h.plain, raw)).filter((r) => r.key!.startsWith("bad-"))
       expect(invalid.length).toBe(good.filter((_, i) => i % 7 === 3).length)
       const dead = (yield* readTopic(h.plain, dlq)).map(parseDeadLetter)
       expect(dead.map((d) => coordinateOf(d.source)).sort()).toEqual(invalid.map(coordinateOf).sort())
-      for (const d of dead) expect(d.error.length).toBeGreaterThan(0)
+      for (const d of dead) {
+        expect(d.error.length).toBeGreaterThan(0)
+        expect(d.stage).toBe("decode")
+      }
       yield* expectFullyCommitted
     }).pipe(Effect.provide(h.layer))
   }))

@@ -15,18 +15,14 @@
  * The seed is fixed, so a failure replays; fast-check prints the shrunk counter-example.
  */
 import { expect, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Exit, Fiber, Layer, Ref, TestClock, TestContext } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Ref, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
-import * as MemoryBroker from "../../layers/MemoryBroker.js"
-import * as MemorySink from "../../layers/MemorySink.js"
-import { Broker, lag, type ProducerRecord } from "../../src/Broker.js"
+import type { UserRow } from "../../examples/randomuser/UserRow.js"
+import { lag, type ProducerRecord } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
-import { type RowSink, UserSinks } from "../../src/Sink.js"
-import * as UserRecord from "../../src/UserRecord.js"
-import type { UserRow } from "../../src/UserRow.js"
-import { byId, coordinateOf, instrumented, parseDeadLetter, readTopic, rowOf, traced, userRecord } from "./twins.js"
+import type * as RowSink from "../../src/RowSink.js"
+import { byId, coordinateOf, dlq, onDoubles, parseDeadLetter, raw, readTopic, rowOf, userRecord } from "./twins.js"
 
-const raw = UserRecord.Topics.raw
 const group = "process"
 /** Virtual time a driver step advances while faults are due, and after. */
 const stepMillis = 10
@@ -109,7 +105,7 @@ const plan = (w: Workload): ReadonlyArray<Planned> => {
 }
 
 /** Remembers the version of every row a write stored, per id, in the order they landed. */
-const recording = (inner: RowSink<UserRow>, log: Map<string, Array<number>>): RowSink<UserRow> => ({
+const recording = (inner: RowSink.ReadableSink<UserRow>, log: Map<string, Array<number>>): RowSink.ReadableSink<UserRow> => ({
   ...inner,
   write: (rows) =>
     Effect.tap(inner.write(rows), () =>
@@ -121,29 +117,28 @@ const recording = (inner: RowSink<UserRow>, log: Map<string, Array<number>>): Ro
 const runWorkload = (w: Workload) =>
   Effect.gen(function*() {
     const planned = plan(w)
-    const memory = yield* MemorySink.make("memory")
     const versions = new Map<string, Array<number>>()
-    const { controls, sink } = yield* instrumented(recording(memory, versions))
+    const { broker, controls, layer, memory, pipeline, plain, trace } = yield* onDoubles({
+      partitions: w.partitions,
+      maxBatchSize: w.maxBatchSize,
+      inner: (memory) => recording(memory, versions)
+    })
     yield* Ref.set(controls.delay, w.writeMillis)
     yield* Ref.set(controls.poison, new Set(planned.filter((p) => p.kind === "poison").map((p) => p.record.key)))
-    const plain = yield* MemoryBroker.make({ maxBatchSize: w.maxBatchSize })
-    const { broker, trace } = yield* traced(plain)
-    const layer = Layer.mergeAll(Layer.succeed(Broker, broker), Layer.succeed(UserSinks, [sink]))
 
     yield* Effect.gen(function*() {
-      yield* Pipeline.setup({ partitions: w.partitions })
       const records = planned.map((p) => p.record)
       const split = w.split % (records.length + 1)
       yield* broker.produce(raw, records.slice(0, split))
       let secondDone = false
 
-      const options: Pipeline.ProcessOptions = {
+      const options: Pipeline.ConsumeOptions = {
         groupId: group,
         concurrency: w.concurrency,
         maxInFlightRecords: w.maxInFlightRecords
       }
-      const start = Effect.fork(Pipeline.process(options))
-      const consumers: Array<Fiber.RuntimeFiber<void, Pipeline.PipelineError>> = [yield* start]
+      const start = Effect.fork(Pipeline.consume(pipeline, options))
+      const consumers: Array<Fiber.RuntimeFiber<void, Pipeline.ConsumeError>> = [yield* start]
 
       // The crash point: after the next successful write, that consumer hangs before its
       // commit until the driver kills every consumer, as a killed process would.
@@ -202,7 +197,7 @@ const runWorkload = (w: Workload) =>
           for (let i = 0; i < n; i++) consumers.push(yield* start)
           crashed = yield* Deferred.make<void>()
         }
-        // `process` never ends by itself: a consumer that did has failed.
+        // `consume` never ends by itself: a consumer that did has failed.
         for (const c of consumers) {
           const exit = yield* Fiber.poll(c)
           if (exit._tag === "Some") return yield* Effect.dieMessage(`a consumer stopped: ${Exit.isFailure(exit.value) ? String(exit.value.cause) : "success"}`)
@@ -226,8 +221,12 @@ const runWorkload = (w: Workload) =>
       const rawRecords = yield* readTopic(plain, raw)
       const deadKeys = new Set(planned.filter((p) => p.kind !== "valid").map((p) => p.record.key))
       const expectedDead = rawRecords.filter((r) => deadKeys.has(r.key!)).map(coordinateOf)
-      const dead = (yield* readTopic(plain, UserRecord.Topics.deadLetter)).map((r) => coordinateOf(parseDeadLetter(r).source))
+      const letters = (yield* readTopic(plain, dlq)).map(parseDeadLetter)
+      const dead = letters.map((d) => coordinateOf(d.source))
       expect([...new Set(dead)].sort()).toEqual(expectedDead.sort())
+      // Each at the stage that refused it: the schema for invalid records, the sink for refused rows.
+      const kindAt = new Map(rawRecords.map((r) => [coordinateOf(r), r.key!.startsWith("bad-") ? "decode" : "sink"] as const))
+      for (const d of letters) expect(d.stage, coordinateOf(d.source)).toBe(kindAt.get(coordinateOf(d.source)))
       expect(yield* lag(raw, group)).toBe(0)
     }).pipe(Effect.provide(layer))
   })

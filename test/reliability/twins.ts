@@ -2,16 +2,30 @@
  * Instruments for the reliability twins on the doubles: a broker wrapper that sees every
  * hand-out and commit, a sink wrapper that can reject, stall or observe writes, and a
  * driver that advances the TestClock until a fiber finishes (or says it hung).
+ *
+ * The twins run the reference pipeline itself (`examples/randomuser/pipeline.ts`) on
+ * `TestDriver`'s doubles; `onDoubles` wires the instruments in.
  */
-import { Chunk, Clock, type Duration, Effect, Fiber, type Option, Ref, Schema, Stream, TestClock } from "effect"
+import { Chunk, Clock, type Duration, Effect, Fiber, Layer, type Option, Ref, Schema, Stream, TestClock } from "effect"
+import * as RandomUserPipeline from "../../examples/randomuser/pipeline.js"
+import { fromUser, type UserRow } from "../../examples/randomuser/UserRow.js"
 import * as FakeUsers from "../../layers/FakeUsers.js"
-import type { Batch, BrokerService, ConsumedRecord, ProducerRecord } from "../../src/Broker.js"
-import * as RandomUser from "../../src/RandomUser.js"
-import { type RowSink, SinkError } from "../../src/Sink.js"
-import * as UserRecord from "../../src/UserRecord.js"
-import { fromUser, type UserRow } from "../../src/UserRow.js"
+import * as RandomUser from "../../layers/RandomUser.js"
+import type * as MemorySink from "../../layers/MemorySink.js"
+import * as TestDriver from "../../layers/TestDriver.js"
+import { type Batch, Broker, type BrokerService, type ConsumedRecord, type ProducerRecord } from "../../src/Broker.js"
+import * as DeadLetterRecord from "../../src/DeadLetter.js"
+import * as Pipeline from "../../src/Pipeline.js"
+import * as RowSink from "../../src/RowSink.js"
+import { SinkError } from "../../src/RowSink.js"
+import * as Topic from "../../src/Topic.js"
 
 const decodeUser = Schema.decodeUnknownSync(RandomUser.User)
+const encodeUser = Topic.encoder(RandomUserPipeline.users)
+
+/** The reference pipeline's input and dead-letter topics. */
+export const raw = RandomUserPipeline.users.name
+export const dlq = RandomUserPipeline.users.deadLetter
 
 /** `topic:partition:offset`: how a record is named across deliveries and the DLQ. */
 export const coordinateOf = (r: { readonly topic: string; readonly partition: number; readonly offset: string }) =>
@@ -82,7 +96,7 @@ export const redeliveries = (trace: BrokerTrace) =>
   Effect.map(trace.deliveries, (m) => Array.from(m.values()).reduce((n, k) => n + Math.max(0, k - 1), 0))
 
 /** A hook run after a successful write, before `write` returns. */
-export type AfterWrite = ((rows: ReadonlyArray<UserRow>) => Effect.Effect<void>) | undefined
+export type AfterWrite<A = UserRow> = ((rows: ReadonlyArray<A>) => Effect.Effect<void>) | undefined
 
 /** One write attempt as the instrumented sink saw it. */
 export interface Attempt {
@@ -93,13 +107,13 @@ export interface Attempt {
 }
 
 /** Knobs of `instrumented`; every one can be changed while the pipeline runs. */
-export interface SinkControls {
-  /** Rows with these ids are refused (`Rejected`), and so is every batch containing one. */
+export interface SinkControls<A = UserRow> {
+  /** Rows with these keys are refused (`Rejected`), and so is every batch containing one. */
   readonly poison: Ref.Ref<ReadonlySet<string>>
   /** Virtual time every write takes (through Clock, so TestClock drives it). */
   readonly delay: Ref.Ref<number>
   /** Runs after a write stored its rows and before `write` returns: the crash point. */
-  readonly afterWrite: Ref.Ref<AfterWrite>
+  readonly afterWrite: Ref.Ref<AfterWrite<A>>
   /** Rows inside `write` right now, and the most ever. */
   readonly active: Ref.Ref<number>
   readonly maxActive: Ref.Ref<number>
@@ -107,32 +121,32 @@ export interface SinkControls {
   readonly attempts: Ref.Ref<ReadonlyArray<Attempt>>
 }
 
-/** Wraps a sink with the controls above; the wrapped sink keeps its name. */
-export const instrumented = (inner: RowSink<UserRow>) =>
+/** Wraps a sink with the controls above; the wrapped sink keeps its name and key. */
+export const instrumented = <A>(inner: RowSink.ReadableSink<A>) =>
   Effect.gen(function*() {
-    const controls: SinkControls = {
+    const controls: SinkControls<A> = {
       poison: yield* Ref.make<ReadonlySet<string>>(new Set()),
       delay: yield* Ref.make(0),
-      afterWrite: yield* Ref.make<AfterWrite>(undefined),
+      afterWrite: yield* Ref.make<AfterWrite<A>>(undefined),
       active: yield* Ref.make(0),
       maxActive: yield* Ref.make(0),
       attempts: yield* Ref.make<ReadonlyArray<Attempt>>([])
     }
-    const body = (rows: ReadonlyArray<UserRow>) =>
+    const body = (rows: ReadonlyArray<A>) =>
       Effect.gen(function*() {
         const delay = yield* Ref.get(controls.delay)
         if (delay > 0) yield* Effect.sleep(delay)
         const poison = yield* Ref.get(controls.poison)
-        const bad = rows.find((r) => poison.has(r.id))
+        const bad = rows.find((r) => poison.has(inner.key(r)))
         if (bad !== undefined) {
           // As a constraint violation: the whole statement fails, nothing is stored.
-          return yield* new SinkError({ sink: inner.name, reason: "Rejected", message: `poison row ${bad.id}` })
+          return yield* new SinkError({ sink: inner.name, reason: "Rejected", message: `poison row ${inner.key(bad)}` })
         }
         yield* inner.write(rows)
         const hook = yield* Ref.get(controls.afterWrite)
         if (hook !== undefined) yield* hook(rows)
       })
-    const write = (rows: ReadonlyArray<UserRow>) =>
+    const write = (rows: ReadonlyArray<A>) =>
       Effect.acquireUseRelease(
         Effect.flatMap(Ref.updateAndGet(controls.active, (k) => k + rows.length), (now) =>
           Ref.update(controls.maxActive, (m) => Math.max(m, now))),
@@ -145,7 +159,8 @@ export const instrumented = (inner: RowSink<UserRow>) =>
             ))),
         () => Ref.update(controls.active, (k) => k - rows.length)
       )
-    return { sink: { name: inner.name, scan: inner.scan, write } satisfies RowSink<UserRow>, controls }
+    const sink: RowSink.ReadableSink<A> = { name: inner.name, key: inner.key, scan: inner.scan, write }
+    return { sink, controls }
   })
 
 /**
@@ -188,20 +203,20 @@ export const readTopic = (broker: BrokerService, topic: string) =>
   })
 
 /** A dead letter as the pipeline writes it. */
-export interface DeadLetter {
-  readonly error: string
-  readonly source: { readonly topic: string; readonly partition: number; readonly offset: string }
-  readonly attempt: number
-  readonly value: string | null
-}
+export type DeadLetter = DeadLetterRecord.DeadLetter
 
-export const parseDeadLetter = (r: ConsumedRecord): DeadLetter => JSON.parse(r.value ?? "null") as DeadLetter
+/** Parses a dead-letter record; a record that is not a dead letter fails the test. */
+export const parseDeadLetter = (r: ConsumedRecord): DeadLetter => {
+  const letter = DeadLetterRecord.parse(r.value)
+  if (letter === undefined) throw new Error(`${coordinateOf(r)} is not a dead letter: ${r.value}`)
+  return letter
+}
 
 /** The raw-topic record of user `n` of `seed`, with its phone replaced to mark a version. */
 export const userRecord = (seed: string, n: number, phone?: string): ProducerRecord => {
   const json = FakeUsers.generateUser({ seed, n })
   const user = decodeUser(phone === undefined ? json : { ...json, phone })
-  return UserRecord.toProducerRecord(user, `test seed=${seed}`)
+  return encodeUser(user, { "pandaflow-source": `test seed=${seed}` })
 }
 
 /** The row the pipeline must store for a raw record made by `userRecord`. */
@@ -209,3 +224,29 @@ export const rowOf = (record: ProducerRecord): UserRow => fromUser(decodeUser(JS
 
 /** Sorted by id, as sinks scan. */
 export const byId = (rows: ReadonlyArray<UserRow>) => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+
+/** Options of `onDoubles`: the driver's, and what the pipeline's one sink is. */
+export interface DoublesOptions extends TestDriver.Options {
+  /**
+   * The sink to instrument, given the memory double of the pipeline's Postgres table.
+   * Default: that double itself.
+   */
+  readonly inner?: ((memory: MemorySink.MemorySink<UserRow>) => RowSink.ReadableSink<UserRow>) | undefined
+}
+
+/**
+ * The reference pipeline on `TestDriver`'s doubles (its broker, its topics created with
+ * `partitions`, the memory double of its Postgres table), with two instruments wired in:
+ * the pipeline's jobs see the broker through `traced`, and write to one sink, the double
+ * (or `inner`) wrapped by `instrumented`, in place of its Postgres and Cassandra sinks.
+ * `plain` is the driver's broker: inspections through it do not count as deliveries.
+ */
+export const onDoubles = (options: DoublesOptions = {}) =>
+  Effect.gen(function*() {
+    const driver = yield* TestDriver.make(RandomUserPipeline.make(), options)
+    const memory = yield* driver.sink("postgres")
+    const { controls, sink } = yield* instrumented(options.inner === undefined ? memory : options.inner(memory))
+    const { broker, trace } = yield* traced(driver.broker)
+    const pipeline = Pipeline.withSinks(driver.pipeline, [RowSink.make(sink)])
+    return { driver, memory, sink, controls, plain: driver.broker, broker, trace, pipeline, layer: Layer.succeed(Broker, broker) }
+  })

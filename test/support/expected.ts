@@ -1,8 +1,8 @@
 /** The rows the reference pipeline must store for a seed: derived from the generator. */
 import { Schema } from "effect"
+import { fromUser, type UserRow } from "../../examples/randomuser/UserRow.js"
 import * as FakeUsers from "../../layers/FakeUsers.js"
-import * as RandomUser from "../../src/RandomUser.js"
-import { fromUser, type UserRow } from "../../src/UserRow.js"
+import * as RandomUser from "../../layers/RandomUser.js"
 
 const decode = Schema.decodeUnknownSync(RandomUser.User)
 
