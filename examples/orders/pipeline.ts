@@ -16,6 +16,7 @@ export const Order = Schema.Struct({
   id: Schema.UUID, customer: Schema.String, placedAt: Schema.Date, test: Schema.Boolean, gift: Schema.Boolean,
   coupon: Schema.optional(Schema.String), totalCents: Schema.Int, lines: Schema.Array(Line)
 })
+/** A decoded order. */
 export type Order = typeof Order.Type
 
 /** One row an order line, keyed by (order_id, line): uuid, integers, a timestamp, a boolean, an optional text. */
@@ -23,6 +24,7 @@ export const OrderLineRow = Schema.Struct({
   order_id: Schema.UUID, line: Schema.Int, customer: Schema.String, sku: Schema.String, quantity: Schema.Int,
   cents: Schema.Int, placed_at: Schema.DateFromSelf, gift: Schema.Boolean, coupon: Schema.optional(Schema.String)
 })
+/** A row of both tables. */
 export type OrderLineRow = typeof OrderLineRow.Type
 
 /** Why the transform refuses an order: its total is not the sum of its lines. */
@@ -69,4 +71,5 @@ export const make = (tables: { postgres?: string; keyspace?: string; cassandra?:
     ]
   })
 
+/** What `pandaflow run examples/orders/pipeline.ts` runs. */
 export default make()
