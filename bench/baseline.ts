@@ -8,17 +8,17 @@
 import { Kafka, logLevel } from "kafkajs"
 // The same driver, pinned to the version @effect/sql-pg resolves.
 import pg from "pg"
+import { fromUser, type UserRow } from "../examples/randomuser/UserRow.js"
 import * as PostgresSink from "../layers/PostgresSink.js"
-import type { User } from "../src/RandomUser.js"
-import { allColumns, fromUser, type UserRow } from "../src/UserRow.js"
-import { report } from "./shared.js"
-
+import type { User } from "../layers/RandomUser.js"
+import { report, userColumns, userTable } from "./shared.js"
 
 const [brokers, pgUrl, topic, table, recordsArg] = process.argv.slice(2)
 const records = Number(recordsArg)
 const pool = new pg.Pool({ connectionString: pgUrl, max: 4 })
-await pool.query(PostgresSink.createTableStatement(table!))
-const upsert = PostgresSink.upsertStatement(table!)
+const users = userTable(table!)
+await pool.query(PostgresSink.createTableStatement(users))
+const upsert = PostgresSink.upsertStatement(users)
 
 const kafka = new Kafka({ clientId: "bench-baseline", brokers: brokers!.split(","), logLevel: logLevel.ERROR })
 const consumer = kafka.consumer({ groupId: `${table}-group`, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 })
@@ -38,7 +38,7 @@ const finished = new Promise<void>((resolve) => {
           byId.set(row.id, row)
         }
         const rows = [...byId.values()]
-        await pool.query(upsert, allColumns.map((c) => rows.map((r) => r[c])))
+        await pool.query(upsert, userColumns.map((c) => rows.map((r) => r[c])))
         const last = batch.messages[batch.messages.length - 1]!.offset
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }])
         resolveOffset(last)
@@ -49,7 +49,7 @@ const finished = new Promise<void>((resolve) => {
   })()
 })
 await finished
-// Leaving the group is part of a clean run, as it is in Pipeline.processUntilDrained.
+// Leaving the group is part of a clean run, as it is in Pipeline.drain.
 await consumer.disconnect()
 report("baseline (kafkajs + pg loop)", done, startedAt)
 await pool.end()

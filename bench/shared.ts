@@ -1,5 +1,7 @@
 /** What the benchmark's parent and its child runs share. */
+import { UserRow } from "../examples/randomuser/UserRow.js"
 import * as FakeUsers from "../layers/FakeUsers.js"
+import * as TableSchema from "../src/TableSchema.js"
 
 /** The figures one child run reports on stdout, as its last line. */
 export interface RunFigures {
@@ -26,3 +28,12 @@ export const report = (name: string, records: number, startedAt: bigint): void =
 
 /** The benchmark input: users of one seed, as the ingest job would produce them. */
 export const usersPage = (page: number, size: number) => FakeUsers.generatePage({ seed: "bench", page, results: size })
+
+/** The table both runs write: the reference pipeline's Postgres table, under the run's name. */
+export const userTable = (name: string): TableSchema.TableSchema<UserRow> => TableSchema.make({ name, schema: UserRow, key: "id" })
+
+/**
+ * `UserRow`'s fields in schema order: the order of the table's columns, so of the `unnest`
+ * array parameters of `PostgresSink.upsertStatement`.
+ */
+export const userColumns: ReadonlyArray<keyof UserRow> = Object.keys(UserRow.fields) as Array<keyof UserRow>

@@ -1,7 +1,8 @@
 /**
- * The command line as a user runs it: `pnpm start` in the embedded default (no service
- * configured), `--once`, the long-running mode with its scheduler, and `pandaflow dags`
- * against it. Real processes, real HTTP on 127.0.0.1.
+ * The command line as a user runs it (`pnpm start` = `tsx bin/pandaflow.ts`): the
+ * embedded default (no service configured), `--once`, the long-running mode with its
+ * scheduler, `pandaflow dags` against it, and `pandaflow run <file>` on a pipeline module.
+ * Real processes, real HTTP on 127.0.0.1.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { createServer } from "node:net"
@@ -10,10 +11,20 @@ import { describe, expect, it } from "vitest"
 
 const run = promisify(execFile)
 const tsx = "node_modules/.bin/tsx"
+const cli = "bin/pandaflow.ts"
 // The embedded default: none of the service addresses the test run may have exported.
 const embeddedEnv = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !["PANDAFLOW_BROKERS", "PANDAFLOW_PG_URL", "PANDAFLOW_CASSANDRA_CONTACT_POINTS", "PANDAFLOW_API_URL"].includes(k))
 )
+
+/** Runs the CLI to its end, whatever its exit code. */
+const exec = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, timeout: number) =>
+  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve, reject) => {
+    execFile(tsx, args, { env, timeout }, (error, stdout, stderr) => {
+      if (error !== null && typeof error.code !== "number") reject(error)
+      else resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr })
+    })
+  })
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -39,19 +50,38 @@ const waitForLine = (child: ChildProcess, pattern: RegExp, within: number) =>
 
 describe("pandaflow CLI (embedded default)", () => {
   it("--once: says it runs embedded, processes every record, exits 0", async () => {
-    const { stdout } = await run(tsx, ["src/main.ts", "--records", "2000", "--once"], { env: embeddedEnv, timeout: 120_000 })
+    const { stdout } = await run(tsx, [cli, "--records", "2000", "--once"], { env: embeddedEnv, timeout: 120_000 })
     const lines = stdout.trim().split("\n")
     expect(lines[0]).toMatch(/^pandaflow: embedded mode — broker in-memory, postgres embedded \(PGlite\), cassandra off/)
     expect(lines.at(-1)).toMatch(/done in .* ingested 2000 · processed 2000 .* dlq 0 · postgres 2000$/)
   })
 
+  it("run <file> --once: runs a pipeline module the same way, exits 0", async () => {
+    const child = await exec([cli, "run", "examples/randomuser/pipeline.ts", "--records", "500", "--once"], embeddedEnv, 120_000)
+    expect(child.code).toBe(0)
+    const lines = child.stdout.trim().split("\n")
+    expect(lines[0]).toMatch(/^pandaflow: embedded mode — broker in-memory, postgres embedded \(PGlite\), cassandra off/)
+    expect(lines.at(-1)).toMatch(/done in .* ingested 500 · processed 500 .* dlq 0 · postgres 500$/)
+  })
+
+  it("run <file> on a module without a pipeline: one line naming the file, exit code 1, no stack trace", async () => {
+    const file = "examples/randomuser/UserRow.ts"
+    const child = await exec([cli, "run", file, "--once"], embeddedEnv, 60_000)
+    expect(child.code).toBe(1)
+    const lines = child.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^pandaflow run: examples\/randomuser\/UserRow\.ts exports no pipeline /)
+    expect(child.stderr).not.toMatch(/^\s+at /m)
+    expect(child.stdout).toBe("")
+  })
+
   it("long-running: the scheduler runs user_automation; dags list, trigger and runs work; Ctrl-C exits cleanly", async () => {
     const port = await freePort()
     const env = { ...embeddedEnv, PANDAFLOW_CONTROL_PORT: String(port), PANDAFLOW_CONTROL_URL: `http://127.0.0.1:${port}` }
-    const server = spawn(tsx, ["src/main.ts", "--records", "300", "--progress-seconds", "60"], { env, stdio: ["ignore", "pipe", "pipe"] })
+    const server = spawn(tsx, [cli, "--records", "300", "--progress-seconds", "60"], { env, stdio: ["ignore", "pipe", "pipe"] })
     try {
       await waitForLine(server, /control API http:\/\/127\.0\.0\.1:\d+/, 90_000)
-      const dags = (...args: Array<string>) => run(tsx, ["src/main.ts", "dags", ...args], { env, timeout: 60_000 })
+      const dags = (...args: Array<string>) => run(tsx, [cli, "dags", ...args], { env, timeout: 60_000 })
 
       const list = (await dags("list")).stdout
       expect(list).toMatch(/user_automation\s+cron "0 0 \* \* \*" \(UTC\)\s+false\s+\d{4}-\d\d-\d\dT00:00:00Z\s+ingest/)

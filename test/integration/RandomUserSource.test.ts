@@ -7,8 +7,8 @@ import * as net from "node:net"
 import * as FakeUsers from "../../layers/FakeUsers.js"
 import * as RandomUserEmulator from "../../layers/RandomUserEmulator.js"
 import * as RandomUserSource from "../../layers/RandomUserSource.js"
-import * as RandomUser from "../../src/RandomUser.js"
-import * as UserSource from "../../src/UserSource.js"
+import * as RandomUser from "../../layers/RandomUser.js"
+import * as UserSource from "../../layers/UserSource.js"
 
 const encodeUser = Schema.encodeSync(RandomUser.User)
 
@@ -63,10 +63,10 @@ describe("RandomUserSource against the emulator", () => {
       })
     ))
 
-  it.live("streams exactly `total` users across pages", () =>
+  it.live("streams exactly `records` users across pages", () =>
     withEmulatorSource(() =>
       Effect.gen(function*() {
-        const users = yield* Stream.runCollect(UserSource.stream({ total: 2500, seed: "stream", pageSize: 1000 }))
+        const users = yield* Stream.runCollect(UserSource.stream({ records: 2500, seed: "stream", pageSize: 1000 }))
         expect(Chunk.size(users)).toBe(2500)
         // Page 1 of 2500 is users 0..2499 of the seed: the same numbering as 1000-user pages.
         expect(Chunk.toReadonlyArray(users).map((u) => encodeUser(u))).toEqual(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import * as FakeUsers from "../../layers/FakeUsers.js"
-import * as RandomUser from "../../src/RandomUser.js"
+import * as RandomUser from "../../layers/RandomUser.js"
 
 const decodeUser = Schema.decodeUnknownSync(RandomUser.User)
 
