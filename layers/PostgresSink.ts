@@ -120,37 +120,6 @@ export const classify = (sink: string, error: unknown): SinkError => {
   })
 }
 
-const bad: unique symbol = Symbol("bad")
-
-// Values as the `unnest` arrays take them. A value no column of its kind could hold is
-// `bad`: refused before the statement is sent, so the encoding never throws.
-const encoders: Record<TableSchema.ColumnKind, (value: unknown) => unknown> = {
-  text: (v) => (typeof v === "string" ? v : bad),
-  uuid: (v) => (typeof v === "string" ? v : bad),
-  integer: (v) => (typeof v === "number" && Number.isSafeInteger(v) ? v : bad),
-  double: (v) => (typeof v === "number" ? v : bad),
-  boolean: (v) => (typeof v === "boolean" ? v : bad),
-  timestamp: (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : bad),
-  json: (v) => {
-    try {
-      return JSON.stringify(v) ?? bad
-    } catch {
-      return bad
-    }
-  }
-}
-
-// Values as `pg` returns what `TableSql.selectStatement` selects.
-const decoders: Record<TableSchema.ColumnKind, (value: unknown) => unknown> = {
-  text: (v) => v,
-  uuid: (v) => v,
-  integer: Number,
-  double: Number,
-  boolean: (v) => v,
-  timestamp: (v) => new Date(Number(v)),
-  json: (v) => JSON.parse(String(v))
-}
-
 const rejected = (sink: string, message: string) => new SinkError({ sink, reason: "Rejected", message })
 
 /**
@@ -193,20 +162,11 @@ export const make = <A>(
     const encode = (rows: ReadonlyArray<A>): Array<Array<unknown>> | SinkError => {
       const params: Array<Array<unknown>> = []
       for (const column of columns) {
-        const encoder = encoders[column.kind]
-        const values = new Array<unknown>(rows.length)
-        for (let i = 0; i < rows.length; i++) {
-          const v = (rows[i] as Record<string, unknown>)[column.name]
-          const e = v === undefined || (v === null && column.kind !== "json")
-            ? (column.nullable ? null : bad)
-            : v === null && column.nullable
-            ? null
-            : encoder(v)
-          if (e === bad) {
-            const problem = RowValues.valueProblem(column, v) ?? "cannot be stored"
-            return rejected(name, `row ${i} (${RowValues.describeKey(table, rows[i])}): column ${column.name} ${problem}`)
-          }
-          values[i] = e
+        const values = TableSql.encodeColumn(column, rows)
+        if (typeof values === "number") {
+          const v = (rows[values] as Record<string, unknown>)[column.name]
+          const problem = RowValues.valueProblem(column, v) ?? "cannot be stored"
+          return rejected(name, `row ${values} (${RowValues.describeKey(table, rows[values])}): column ${column.name} ${problem}`)
         }
         params.push(values)
       }
@@ -241,7 +201,7 @@ export const make = <A>(
         stored.map((r) =>
           RowValues.assemble<A>(fields, ({ column }) => {
             const v = r[column.name]
-            return v === null || v === undefined ? v : decoders[column.kind](v)
+            return v === null || v === undefined ? v : TableSql.decoders[column.kind](v)
           })
         )
     )

@@ -1,12 +1,69 @@
 /**
  * The Postgres side of a `TableSchema`: column types, the DDL, the `unnest` upsert, the
- * `SELECT` of `scan`, and the check of an existing table against the schema.
+ * `SELECT` of `scan`, the values of both, and the check of an existing table against the
+ * schema.
  *
  * Pure functions, so the bench, tools and tests use exactly what the sink runs.
  *
  * @since 0.2.0
  */
 import type * as TableSchema from "../src/TableSchema.js"
+
+const bad: unique symbol = Symbol("bad")
+
+// Values as the `unnest` arrays take them. A value no column of its kind could hold is
+// `bad`: refused before the statement is sent, so the encoding never throws.
+const encoders: Record<TableSchema.ColumnKind, (value: unknown) => unknown> = {
+  text: (v) => (typeof v === "string" ? v : bad),
+  uuid: (v) => (typeof v === "string" ? v : bad),
+  integer: (v) => (typeof v === "number" && Number.isSafeInteger(v) ? v : bad),
+  double: (v) => (typeof v === "number" ? v : bad),
+  boolean: (v) => (typeof v === "boolean" ? v : bad),
+  timestamp: (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : bad),
+  json: (v) => {
+    try {
+      return JSON.stringify(v) ?? bad
+    } catch {
+      return bad
+    }
+  }
+}
+
+/** One column's `unnest` array, or the index of the first row whose value it cannot hold. */
+export const encodeColumn = (column: TableSchema.Column, rows: ReadonlyArray<unknown>): Array<unknown> | number => {
+  const { name, nullable } = column
+  const values = new Array<unknown>(rows.length)
+  if (column.kind === "text" || column.kind === "uuid") {
+    // The hot case, kept free of calls: strings go as they are.
+    for (let i = 0; i < rows.length; i++) {
+      const v = (rows[i] as Record<string, unknown>)[name]
+      if (typeof v === "string") values[i] = v
+      else if (nullable && (v === undefined || v === null)) values[i] = null
+      else return i
+    }
+    return values
+  }
+  const encoder = encoders[column.kind]
+  for (let i = 0; i < rows.length; i++) {
+    const v = (rows[i] as Record<string, unknown>)[name]
+    // A JSON null in a required json column is stored as JSON `null`, not SQL NULL.
+    const e = v === undefined || (v === null && (nullable || column.kind !== "json")) ? (nullable ? null : bad) : encoder(v)
+    if (e === bad) return i
+    values[i] = e
+  }
+  return values
+}
+
+/** Turns what `pg` returns for `selectStatement`'s columns back into values of each kind. */
+export const decoders: Record<TableSchema.ColumnKind, (value: unknown) => unknown> = {
+  text: (v) => v,
+  uuid: (v) => v,
+  integer: Number,
+  double: Number,
+  boolean: (v) => v,
+  timestamp: (v) => new Date(Number(v)),
+  json: (v) => JSON.parse(String(v))
+}
 
 /** The Postgres type of each portable kind. */
 export const defaultTypes: Record<TableSchema.ColumnKind, string> = {
