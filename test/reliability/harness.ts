@@ -9,17 +9,19 @@ import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Layer, ManagedRuntime, Schema, Stream } from "effect"
 import { Kafka, logLevel } from "kafkajs"
+import * as RandomUserPipeline from "../../examples/randomuser/pipeline.js"
+import { ClassicRow, UserRow } from "../../examples/randomuser/UserRow.js"
 import * as CassandraClient from "../../layers/CassandraClient.js"
 import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as FakeUsers from "../../layers/FakeUsers.js"
 import * as Live from "../../layers/Live.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
+import * as RandomUser from "../../layers/RandomUser.js"
 import { Broker, lag } from "../../src/Broker.js"
-import * as RandomUser from "../../src/RandomUser.js"
-import * as Sink from "../../src/Sink.js"
-import { UserSinks } from "../../src/Sink.js"
-import * as UserRecord from "../../src/UserRecord.js"
-import { allColumns, type UserRow } from "../../src/UserRow.js"
+import * as DeadLetter from "../../src/DeadLetter.js"
+import type { SinkError } from "../../src/RowSink.js"
+import * as TableSchema from "../../src/TableSchema.js"
+import * as Topic from "../../src/Topic.js"
 import { requireEnv } from "../support/env.js"
 import type { WorkerEvent } from "./worker.js"
 
@@ -186,6 +188,18 @@ const badValue = (i: number, template: RandomUser.UserJson): string | null => {
 }
 
 const decodeUsers = Schema.decodeUnknownSync(Schema.Array(RandomUser.User))
+const encodeUser = Topic.encoder(RandomUserPipeline.users)
+
+/**
+ * One of the scenario's tables read back through its sink: every sink stores the
+ * classic columns at least (Postgres all of `UserRow`, Cassandra `ClassicRow`).
+ */
+export interface ScenarioSink {
+  readonly name: string
+  /** The table's columns, in table order: what its digest covers. */
+  readonly columns: ReadonlyArray<string>
+  readonly scan: Effect.Effect<ReadonlyArray<ClassicRow>, SinkError>
+}
 
 /** A scenario's own topic, group, dead-letter topic and table names, and clients to check them. */
 export interface Scenario {
@@ -195,8 +209,29 @@ export interface Scenario {
   readonly dlq: string
   readonly group: string
   readonly table: string
-  readonly runtime: ManagedRuntime.ManagedRuntime<Broker | UserSinks | SqlClient | CassandraClient.CassandraClient, unknown>
+  readonly sinks: ReadonlyArray<ScenarioSink>
+  readonly runtime: ManagedRuntime.ManagedRuntime<Broker | SqlClient | CassandraClient.CassandraClient, unknown>
   readonly kafka: Kafka
+}
+
+/** The reference pipeline writing to a scenario's tables: what its workers run. */
+export const pipelineFor = (table: string) =>
+  RandomUserPipeline.make({ postgres: table, cassandraKeyspace: keyspace, cassandra: table })
+
+/**
+ * The tables the workers' pipeline writes, described here to read them back; checked
+ * against the pipeline's own sink definitions, so the two cannot drift apart.
+ */
+const tablesFor = (table: string) => {
+  const postgres = TableSchema.make({ name: table, schema: UserRow, key: "id" })
+  const cassandra = TableSchema.make({ name: table, schema: ClassicRow, key: "id" })
+  const shape = (t: TableSchema.Any) => JSON.stringify({ name: t.name, key: t.key, columns: t.columns })
+  const ours = { postgres: shape(postgres), cassandra: shape(cassandra) }
+  const theirs = Object.fromEntries(pipelineFor(table).sinks.map((d) => [d.name, d.table === undefined ? undefined : shape(d.table)]))
+  if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
+    throw new Error(`the reference pipeline's tables changed: harness reads ${JSON.stringify(ours)}, pipeline writes ${JSON.stringify(theirs)}`)
+  }
+  return { postgres, cassandra }
 }
 
 /**
@@ -212,8 +247,14 @@ export const makeScenario = async (name: string): Promise<Scenario> => {
   const table = `rel_${name}_${id}`
   const mode = await Effect.runPromise(Live.Mode)
   const clients = Layer.merge(PostgresSink.layerClient, CassandraClient.layerConfig)
-  const sinks = Sink.layer(PostgresSink.make({ table }), CassandraSink.make({ keyspace, table })).pipe(Layer.provideMerge(clients))
-  const runtime = ManagedRuntime.make(Layer.merge(Live.brokerLayer(mode, { broker: { logLevel: "nothing" } }), sinks))
+  const runtime = ManagedRuntime.make(Layer.merge(Live.brokerLayer(mode, { broker: { logLevel: "nothing" } }), clients))
+  const tables = tablesFor(table)
+  // Building the sinks creates the tables.
+  const [postgres, cassandra] = await runtime.runPromise(Effect.all([
+    PostgresSink.make(tables.postgres),
+    CassandraSink.make(tables.cassandra, { keyspace })
+  ]))
+  const columns = (t: TableSchema.Any) => t.columns.map((c) => c.name)
   const scenario: Scenario = {
     name,
     seed: `reliability-${name}`,
@@ -221,6 +262,10 @@ export const makeScenario = async (name: string): Promise<Scenario> => {
     dlq: `rel.${name}.dlq.${id}`,
     group: `rel-${name}-${id}`,
     table,
+    sinks: [
+      { name: postgres.name, columns: columns(tables.postgres), scan: postgres.scan },
+      { name: cassandra.name, columns: columns(tables.cassandra), scan: cassandra.scan }
+    ],
     runtime,
     kafka: new Kafka({ clientId: `reliability-${name}`, brokers, logLevel: logLevel.NOTHING })
   }
@@ -233,7 +278,7 @@ export const makeScenario = async (name: string): Promise<Scenario> => {
 export const disposeScenario = async (s: Scenario) => {
   await s.runtime.runPromise(Effect.gen(function*() {
     const sql = yield* SqlClient
-    const { client } = yield* CassandraClient.CassandraClient
+    const { client } = yield* CassandraClient.connected
     yield* sql.unsafe(`DROP TABLE IF EXISTS ${s.table}`)
     yield* Effect.promise(() => client.execute(`DROP TABLE IF EXISTS ${keyspace}.${s.table}`))
   })).catch((e) => console.warn(`reliability: ${s.name}: dropping tables failed: ${String(e)}`))
@@ -253,7 +298,7 @@ export const disposeScenario = async (s: Scenario) => {
  */
 export const produce = async (s: Scenario, total: number, badEvery = 0, chunk = 1000): Promise<ReadonlyArray<Injected>> => {
   const users = FakeUsers.generatePage({ seed: s.seed, page: 1, results: total })
-  const records = decodeUsers(users).map((u) => UserRecord.toProducerRecord(u, `reliability ${s.name}`))
+  const records = decodeUsers(users).map((u) => encodeUser(u, { "pandaflow-source": `reliability ${s.name}` }))
   const producer = s.kafka.producer({ allowAutoTopicCreation: false })
   await producer.connect()
   const injected: Array<Injected> = []
@@ -281,25 +326,35 @@ export const produce = async (s: Scenario, total: number, badEvery = 0, chunk = 
 /** The group's lag on the scenario's raw topic. */
 export const lagOf = (s: Scenario) => s.runtime.runPromise(lag(s.topic, s.group))
 
-/** One line a row, columns in table order, sorted by id: equal digests = equal tables. */
-export const digest = (rows: ReadonlyArray<UserRow>): string => {
+/** Every column of `UserRow`, in table order: the Postgres table's. */
+export const allColumns: ReadonlyArray<string> = TableSchema.columnsOf("users", UserRow).map((c) => c.name)
+
+/**
+ * One line a row, the given columns (default: all of `UserRow`) in table order, sorted by
+ * id: equal digests = equal tables. A sink's table digested over its columns equals the
+ * expected rows digested over the same columns.
+ */
+export const digest = (rows: ReadonlyArray<ClassicRow>, columns: ReadonlyArray<string> = allColumns): string => {
   const hash = createHash("sha256")
   const sorted = [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  for (const row of sorted) hash.update(`${JSON.stringify(allColumns.map((c) => row[c]))}\n`)
+  for (const row of sorted) {
+    const record: Readonly<Record<string, unknown>> = row
+    hash.update(`${JSON.stringify(columns.map((c) => record[c]))}\n`)
+  }
   return hash.digest("hex")
 }
 
-/** Every sink's rows: count, distinct ids and digest, by sink name. */
+/** Every sink's rows: count, distinct ids, its columns and digest, by sink name. */
 export const readSinks = (s: Scenario) =>
-  s.runtime.runPromise(Effect.flatMap(UserSinks, (sinks) =>
-    Effect.forEach(sinks, (sink) =>
-      Effect.map(sink.scan, (rows) => ({
-        name: sink.name,
-        rows,
-        count: rows.length,
-        distinct: new Set(rows.map((r) => r.id)).size,
-        digest: digest(rows)
-      })))))
+  s.runtime.runPromise(Effect.forEach(s.sinks, (sink) =>
+    Effect.map(sink.scan, (rows) => ({
+      name: sink.name,
+      columns: sink.columns,
+      rows,
+      count: rows.length,
+      distinct: new Set(rows.map((r) => r.id)).size,
+      digest: digest(rows, sink.columns)
+    }))))
 
 /** Every record of a topic, read with a fresh group up to the high watermarks at the start. */
 export const readTopic = (s: Scenario, topic: string) =>
@@ -320,11 +375,15 @@ export const readTopic = (s: Scenario, topic: string) =>
 /** Every dead letter (`raw` counts duplicates) with the source coordinate it points at. */
 export const readDeadLetters = async (s: Scenario) => {
   const records = await readTopic(s, s.dlq)
-  const sources: ReadonlyArray<Injected> = records.map((r) => {
-    const v = JSON.parse(r.value ?? "{}") as { source: { partition: number; offset: string } }
-    return { key: r.key ?? "", partition: v.source.partition, offset: v.source.offset }
+  const letters = records.map((r) => {
+    const letter = DeadLetter.parse(r.value)
+    if (letter === undefined) throw new Error(`${s.dlq}: ${r.partition}:${r.offset} is not a dead letter: ${r.value}`)
+    return { key: r.key ?? "", letter }
   })
-  return { raw: records.length, sources }
+  const sources: ReadonlyArray<Injected> = letters.map(({ key, letter }) => ({ key, partition: letter.source.partition, offset: letter.source.offset }))
+  /** The stage that refused each one (`decode`, `transform`, `sink`). */
+  const stages: ReadonlyArray<DeadLetter.Stage> = letters.map(({ letter }) => letter.stage)
+  return { raw: records.length, sources, stages }
 }
 
 /** The group's committed offset per partition of the scenario's raw topic. */

@@ -1,7 +1,8 @@
 /**
- * The process job as a separate OS process, so the reliability tests can SIGKILL and
- * SIGTERM it: `Pipeline.process` on the real broker with the Postgres and Cassandra
- * sinks, wired by `layers/Live.ts` exactly as `pnpm start` wires them.
+ * The consume job as a separate OS process, so the reliability tests can SIGKILL and
+ * SIGTERM it: `Pipeline.consume` of the reference pipeline (examples/randomuser) on the
+ * real broker with its Postgres and Cassandra sinks, the services wired by
+ * `layers/Live.ts` exactly as `pnpm start` wires them.
  *
  * Everything it needs comes from the environment (the parent sets it per scenario, so
  * scenarios never share a topic, group, table or keyspace):
@@ -14,10 +15,10 @@
  *   WORKER_STANDBY=1         connect, say `ready`, then join the group only when a line
  *                            arrives on stdin: the next life starts up while this one works
  *
- * Like `pnpm start`'s long-running mode (src/cli/Run.ts `serve`, under the scheduler's
- * Supervisor), the job is restarted with backoff when the broker fails it: a broker
- * restart breaks the consumer's connections, its commit fails, and kafkajs gives up the
- * group. A restart rejoins and gets the uncommitted batches again; sinks upsert them.
+ * The consume job restarts its consumer with backoff when the broker fails it
+ * (`Pipeline.defaultBrokerRetry`, as under `pnpm start`): a broker restart breaks the
+ * consumer's connections, its commit fails, and kafkajs gives up the group. A restart
+ * rejoins and gets the uncommitted batches again; sinks upsert them.
  *
  * It prints one JSON line per event on stdout (`ready`, `received`, `committed`, `restart`), which
  * the parent reads to time its kills and to count redeliveries. Pipes are synchronous on
@@ -25,11 +26,12 @@
  * (NodeRuntime.runMain), finalizers release the consumer, and the exit code is 0.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Effect, Layer, Schedule, Stream } from "effect"
+import { Config, Effect, Layer, Predicate, Schedule, Stream } from "effect"
+import * as RandomUserPipeline from "../../examples/randomuser/pipeline.js"
 import * as Live from "../../layers/Live.js"
 import { Broker } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
-import { UserSinks } from "../../src/Sink.js"
+import * as RowSink from "../../src/RowSink.js"
 
 const settings = Config.all({
   topic: Config.string("WORKER_TOPIC"),
@@ -88,38 +90,42 @@ const reportingBroker = Layer.effect(
 )
 
 /** Sleeps before each write, so a SIGTERM reliably lands while a batch is being written. */
-const throttledSinks = (millis: number) =>
-  Layer.effect(
-    UserSinks,
-    Effect.map(UserSinks, (sinks) =>
-      millis <= 0 ? sinks : sinks.map((sink) => ({ ...sink, write: (rows) => Effect.zipRight(Effect.sleep(millis), sink.write(rows)) })))
-  )
+const throttled = <A, E, R>(millis: number, definition: RowSink.Definition<A, E, R>): RowSink.Definition<A, E, R> =>
+  millis <= 0 ? definition : {
+    ...definition,
+    build: Effect.map(definition.build, (sink) =>
+      RowSink.isOff(sink) ? sink : { ...sink, write: (rows) => Effect.zipRight(Effect.sleep(millis), sink.write(rows)) })
+  }
+
+/** A broker failure, which the job restarts its consumer after. */
+const isBrokerError = (e: unknown) => Predicate.isTagged(e, "BrokerError")
 
 const program = Effect.gen(function*() {
   const s = yield* settings
   const mode = yield* Live.Mode
   const live: Live.LiveOptions = {
-    postgresTable: s.postgresTable,
-    cassandraKeyspace: s.cassandraKeyspace,
-    cassandraTable: s.cassandraTable,
     // 6 s is the broker's minimum session: after a SIGKILL the group waits this long for
     // the dead member before the next worker gets its partitions.
     broker: { sessionTimeout: "6 seconds", heartbeatInterval: "1 second", maxBytesPerPartition: s.fetchBytes, logLevel: "error" }
   }
-  const options: Pipeline.ProcessOptions = { topic: s.topic, groupId: s.groupId, deadLetterTopic: s.deadLetterTopic }
-  const once = s.untilDrained ? Pipeline.processUntilDrained(options) : Pipeline.process(options)
-  // Broker failures restart the job (as the Supervisor does in `serve`); a sink that stays
-  // unavailable past the error policy's budget, or a poison record, still ends it.
-  const job = once.pipe(
-    Effect.tapError((e) => e._tag === "BrokerError" ? emit({ event: "restart", reason: e.message }) : Effect.void),
-    Effect.retry({
-      schedule: Schedule.exponential("500 millis").pipe(Schedule.either(Schedule.spaced("5 seconds")), Schedule.upTo("3 minutes")),
-      while: (e) => e._tag === "BrokerError"
-    })
-  )
-  const layers = Layer.merge(
+  const reference = RandomUserPipeline.make({ postgres: s.postgresTable, cassandraKeyspace: s.cassandraKeyspace, cassandra: s.cassandraTable })
+  const pipeline = Pipeline.withSinks(reference, reference.sinks.map((d) => throttled(s.throttleMillis, d)))
+  const options: Pipeline.ConsumeOptions = {
+    topic: s.topic,
+    groupId: s.groupId,
+    deadLetterTopic: s.deadLetterTopic,
+    // The job's own restart policy, reporting each restart; a sink that stays unavailable
+    // past the error policy's budget, or a poison record, still ends the job.
+    brokerRetry: Schedule.tapInput(Pipeline.defaultBrokerRetry, (e: unknown) =>
+      isBrokerError(e) ? emit({ event: "restart", reason: Predicate.hasProperty(e, "message") ? String(e.message) : "" }) : Effect.void)
+  }
+  const job = s.untilDrained ? Pipeline.drain(pipeline, options) : Pipeline.consume(pipeline, options)
+  // The services as `Live.layer` wires them, with the broker reporting; no source (this
+  // job only consumes).
+  const layers = Layer.mergeAll(
     Layer.provide(reportingBroker, Live.brokerLayer(mode, live)),
-    Layer.provide(throttledSinks(s.throttleMillis), Live.sinksLayer(mode, live))
+    Live.postgresLayer(mode),
+    Live.cassandraLayer(mode)
   )
   yield* emit({ event: "ready", pid: process.pid }).pipe(
     Effect.zipRight(s.standby ? goSignal : Effect.void),
