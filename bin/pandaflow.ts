@@ -15,7 +15,7 @@ import * as Module from "../src/cli/Module.js"
 const live = Effect.promise(() => import("../layers/Live.js"))
 
 const environment: Cli.Environment = {
-  describe: Effect.flatMap(live, (Live) => Effect.map(Live.Mode, Live.describeMode)),
+  describe: (module) => Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.describeMode(mode, module.pipeline.source?.name))),
   layer: Layer.unwrapEffect(Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.layer(mode)))),
   layerWithRunStore: Layer.unwrapEffect(Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.layerWithRunStore(mode)))),
   reference: Effect.flatMap(

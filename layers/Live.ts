@@ -31,14 +31,21 @@ export type Mode = Config.Config.Success<typeof Mode>
 
 const redactUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, "//$1:***@")
 
-/** The first line the CLI prints: which mode runs and how to switch. */
-export const describeMode = (m: Mode): string => {
+/**
+ * The first line the CLI prints: which mode runs and how to switch. `source` names the
+ * pipeline's source (`randomuser` gets the API's address; none: its topic is fed by others).
+ */
+export const describeMode = (m: Mode, source: string | undefined = "randomuser"): string => {
   const embedded = Option.isNone(m.brokers) && Option.isNone(m.pgUrl)
   const parts = [
     `broker ${Option.match(m.brokers, { onNone: () => "in-memory", onSome: (b) => `Kafka API at ${b.join(",")}` })}`,
     `postgres ${Option.match(m.pgUrl, { onNone: () => "embedded (PGlite)", onSome: (u) => redactUrl(Redacted.value(u)) })}`,
     `cassandra ${Option.getOrElse(m.cassandra, () => "off")}`,
-    `source ${Option.getOrElse(m.apiUrl, () => "built-in randomuser emulator")}`
+    source === undefined
+      ? "no source (the topic is fed by others)"
+      : source === "randomuser"
+      ? `source ${Option.getOrElse(m.apiUrl, () => "built-in randomuser emulator")}`
+      : `source ${source}`
   ]
   return embedded
     ? `pandaflow: embedded mode — ${parts.join(", ")}. For real services: pnpm services:up && source .pandaflow/env`

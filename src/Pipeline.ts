@@ -25,6 +25,8 @@ export const TypeId: unique symbol = Symbol.for("pandaflow/Pipeline")
 export interface Pipeline<in out W, in out B, out EIn = never, out RIn = never, out EOut = never, out ROut = never> {
   readonly [TypeId]: typeof TypeId
   readonly name: string
+  /** The consumer group the consume job joins unless told otherwise (default `<name>-process`). */
+  readonly group: string
   /** The input topic: name, partitions, dead-letter companion. */
   readonly topic: { readonly name: string; readonly partitions: number; readonly deadLetter: string }
   /** How a value becomes a record of the topic. */
@@ -35,15 +37,26 @@ export interface Pipeline<in out W, in out B, out EIn = never, out RIn = never, 
   readonly sinks: ReadonlyArray<RowSink.Definition<B, EOut, ROut>>
 }
 
+/**
+ * The rows every sink of a list accepts: the intersection of their row types (a row with
+ * the columns of every table). It is what the transform must produce.
+ */
+export type RowsOf<Sinks extends ReadonlyArray<unknown>> = Sinks extends readonly [] ? unknown
+  : (Sinks[number] extends infer D ? D extends RowSink.Definition<infer A, infer _E, infer _R> ? (row: A) => void : never : never) extends
+    (row: infer I) => void ? I
+  : never
+
 /** Errors of a sink definition. */
 type SinkErrorOf<D> = D extends RowSink.Definition<infer _A, infer E, infer _R> ? E : never
 /** Services a sink definition needs. */
 type SinkContextOf<D> = D extends RowSink.Definition<infer _A, infer _E, infer R> ? Exclude<R, Scope.Scope> : never
 
 /** What `make` takes. */
-export interface Options<W, WI, A, AI, B, ET, RT, EIn, RIn, Sinks> {
+export interface Options<W, WI, A, AI, ET, RT, EIn, RIn, Sinks extends ReadonlyArray<unknown>> {
   /** Names the pipeline in logs, progress lines and the scheduler. */
   readonly name: string
+  /** The consume job's consumer group (default `<name>-process`): two pipelines never share one by accident. */
+  readonly group?: string | undefined
   readonly input: Topic.Topic<W, WI>
   /** Reads the topic with this schema instead of the topic's (the fields the transform needs). */
   readonly reader?: Schema.Schema<A, AI> | undefined
@@ -53,8 +66,11 @@ export interface Options<W, WI, A, AI, B, ET, RT, EIn, RIn, Sinks> {
    * Rows for one value: none (a filter), one, or several (fan-out); an Effect for work that
    * needs services. A failure or a throw dead-letters the record with its message.
    */
-  readonly transform: (value: A, record: ConsumedRecord) => ReadonlyArray<B> | Effect.Effect<ReadonlyArray<B>, ET, RT>
-  /** Every sink a batch is written to before its commit. */
+  readonly transform: (
+    value: A,
+    record: ConsumedRecord
+  ) => ReadonlyArray<RowsOf<Sinks>> | Effect.Effect<ReadonlyArray<RowsOf<Sinks>>, ET, RT>
+  /** Every sink a batch is written to before its commit; the transform's rows must suit each. */
   readonly sinks: Sinks
 }
 
@@ -62,8 +78,7 @@ export interface Options<W, WI, A, AI, B, ET, RT, EIn, RIn, Sinks> {
 export const make = <
   W,
   WI,
-  B,
-  const Sinks extends ReadonlyArray<RowSink.Definition<NoInfer<B>, unknown, unknown>>,
+  const Sinks extends ReadonlyArray<RowSink.Definition<never, unknown, unknown>>,
   A = W,
   AI = WI,
   ET = never,
@@ -71,8 +86,9 @@ export const make = <
   EIn = never,
   RIn = never
 >(
-  options: Options<W, WI, A, AI, B, ET, RT, EIn, RIn, Sinks>
-): Pipeline<W, B, EIn, RIn, ET | SinkErrorOf<Sinks[number]>, RT | SinkContextOf<Sinks[number]>> => {
+  options: Options<W, WI, A, AI, ET, RT, EIn, RIn, Sinks>
+): Pipeline<W, RowsOf<Sinks>, EIn, RIn, ET | SinkErrorOf<Sinks[number]>, RT | SinkContextOf<Sinks[number]>> => {
+  type B = RowsOf<Sinks>
   const decode = Topic.decoder((options.reader ?? options.input.schema) as Schema.Schema<A, unknown>)
   const transform = options.transform
   const handle = (record: ConsumedRecord): Delivery.Handled<B, ET, RT> => {
@@ -82,6 +98,7 @@ export const make = <
   return {
     [TypeId]: TypeId,
     name: options.name,
+    group: options.group ?? `${options.name}-process`,
     topic: { name: options.input.name, partitions: options.input.partitions, deadLetter: options.input.deadLetter },
     encode: Topic.encoder(options.input),
     source: options.source,
@@ -105,16 +122,27 @@ export type Any = Pipeline<unknown, unknown, unknown, unknown, unknown, unknown>
 /** Whether a value (a module's export) is a pipeline. */
 export const isPipeline = (u: unknown): u is Any => Predicate.hasProperty(u, TypeId)
 
+/** Options of `setup`. */
+export interface SetupOptions {
+  /** Partitions of the topics (default: the topic's). */
+  readonly partitions?: number | undefined
+  /** Creates these instead of the pipeline's topics (tests give each run its own). */
+  readonly topic?: string | undefined
+  readonly deadLetterTopic?: string | undefined
+}
+
 /** Creates the input and dead-letter topics if they are missing. */
 export const setup = <W, B, EIn, RIn, EOut, ROut>(
   pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
-  options: { readonly partitions?: number | undefined } = {}
+  options: SetupOptions = {}
 ): Effect.Effect<void, BrokerError, Broker> =>
-  Effect.flatMap(Broker, (broker) =>
-    Effect.all([
-      broker.createTopic({ name: pipeline.topic.name, partitions: options.partitions ?? pipeline.topic.partitions }),
-      broker.createTopic({ name: pipeline.topic.deadLetter, partitions: options.partitions ?? pipeline.topic.partitions })
-    ], { discard: true }))
+  Effect.flatMap(Broker, (broker) => {
+    const partitions = options.partitions ?? pipeline.topic.partitions
+    return Effect.all([
+      broker.createTopic({ name: options.topic ?? pipeline.topic.name, partitions }),
+      broker.createTopic({ name: options.deadLetterTopic ?? pipeline.topic.deadLetter, partitions })
+    ], { discard: true })
+  })
 
 /** Options of the ingest job. */
 export interface IngestOptions extends Source.Request {
@@ -150,7 +178,8 @@ export const ingest = <W, B, EIn, RIn, EOut, ROut>(
 
 /** Options of the consume job. */
 export interface ConsumeOptions {
-  readonly groupId: string
+  /** The consumer group (default: the pipeline's `group`). */
+  readonly groupId?: string | undefined
   /** Reads this topic instead of the pipeline's (tests give each run its own). */
   readonly topic?: string | undefined
   readonly deadLetterTopic?: string | undefined
@@ -224,7 +253,7 @@ const consumeOnce = <W, B, EIn, RIn, EOut, ROut>(
 ) =>
   Effect.gen(function*() {
     const broker = yield* Broker
-    const batches = broker.consume({ topic: options.topic ?? pipeline.topic.name, groupId: options.groupId })
+    const batches = broker.consume({ topic: options.topic ?? pipeline.topic.name, groupId: options.groupId ?? pipeline.group })
     const concurrency = options.concurrency ?? 3
     const limit = options.maxInFlightRecords
     const process = (batch: Batch) => Delivery.processBatch(batch, pipeline.handle, target)
@@ -259,7 +288,7 @@ export const drain = <W, B, EIn, RIn, EOut, ROut>(
   options: ConsumeOptions & { readonly pollEvery?: Duration.DurationInput | undefined },
   progress?: Progress.Progress
 ): Effect.Effect<void, ConsumeError | EOut, Broker | ROut> => {
-  const drained = lag(options.topic ?? pipeline.topic.name, options.groupId).pipe(
+  const drained = lag(options.topic ?? pipeline.topic.name, options.groupId ?? pipeline.group).pipe(
     Effect.repeat({ schedule: Schedule.spaced(options.pollEvery ?? "500 millis"), until: (n) => n === 0 }),
     Effect.asVoid
   )

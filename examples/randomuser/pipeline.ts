@@ -33,6 +33,8 @@ export interface Tables {
 export const make = (tables: Tables = {}) =>
   Pipeline.make({
     name: "randomuser",
+    // The group pandaflow 0.1 used: an upgraded deployment resumes where it stopped.
+    group: "pandaflow-process",
     input: users,
     // Checks only the fields a row is made of: half the cost of the full user on the hot
     // path, and a record lacking any of them still goes to the dead-letter topic.

@@ -10,19 +10,19 @@
  * @since 0.2.0
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Config, type ConfigError, Console, Effect, Layer } from "effect"
+import { Config, type ConfigError, Console, Effect, Layer, Option } from "effect"
 import * as Dags from "./Dags.js"
 import * as Module from "./Module.js"
 import * as Run from "./Run.js"
 
 /** Where the CLI's services come from. */
 export interface Environment {
-  /** The first line a run prints: which mode runs and how to switch. */
-  readonly describe: Effect.Effect<string, ConfigError.ConfigError>
-  /** Broker, sinks' clients and sources for `--once`. */
-  readonly layer: Layer.Layer<unknown, unknown>
+  /** The first line a run of `module` prints: which mode runs and how to switch. */
+  readonly describe: (module: Module.PipelineModule) => Effect.Effect<string, ConfigError.ConfigError>
+  /** Broker, sinks' clients and sources for `--once` (what a loaded module needs is only known at run time). */
+  readonly layer: Layer.Layer<never, unknown>
   /** The same plus the scheduler's run store, for the long-running mode. */
-  readonly layerWithRunStore: Layer.Layer<unknown, unknown>
+  readonly layerWithRunStore: Layer.Layer<never, unknown>
   /** The module `pandaflow` runs when no file is given. */
   readonly reference: Effect.Effect<Module.PipelineModule, Module.ModuleError>
 }
@@ -31,7 +31,7 @@ const records = Options.integer("records").pipe(Options.withDefault(1000), Optio
 const seed = Options.text("seed").pipe(Options.withDefault("pandaflow"), Options.withDescription("source seed: the same seed gives the same records"))
 const pageSize = Options.integer("page-size").pipe(Options.withDefault(1000), Options.withDescription("records per source request (randomuser: max 5000)"))
 const partitions = Options.integer("partitions").pipe(Options.withDefault(3), Options.withDescription("partitions of new topics"))
-const groupId = Options.text("group").pipe(Options.withDefault("pandaflow-process"), Options.withDescription("consumer group of the consume job"))
+const groupId = Options.text("group").pipe(Options.optional, Options.withDescription("consumer group of the consume job (default: the pipeline's, `<name>-process`)"))
 const once = Options.boolean("once").pipe(Options.withDescription("ingest, consume everything, print a summary and exit"))
 const progressSeconds = Options.integer("progress-seconds").pipe(Options.withDefault(2), Options.withDescription("seconds between progress lines"))
 const cron = Options.text("cron").pipe(
@@ -47,15 +47,21 @@ const controlPort = Options.integer("control-port").pipe(
   Options.withDescription("port of the control API on 127.0.0.1 (pandaflow dags …)")
 )
 const runOptions = { records, seed, pageSize, partitions, groupId, once, progressSeconds, cron, zone, controlPort }
-type CliOptions = Run.ServeOptions & { readonly once: boolean }
+type CliOptions = Omit<Run.ServeOptions, "groupId"> & { readonly once: boolean; readonly groupId: Option.Option<string> }
 
-const runModule = (env: Environment, module: Module.PipelineModule, options: CliOptions) =>
+const runModule = (env: Environment, module: Module.PipelineModule, cliOptions: CliOptions) =>
   Effect.gen(function*() {
-    yield* Console.log(yield* env.describe)
+    yield* Console.log(yield* env.describe(module))
+    const options = { ...cliOptions, groupId: Option.getOrElse(cliOptions.groupId, () => module.pipeline.group) }
     const own = module.layer
-    const withOwn = (base: Layer.Layer<unknown, unknown>) => own === undefined ? base : Layer.provideMerge(own, base)
-    if (options.once) yield* Effect.provide(Run.once(module, options), withOwn(env.layer))
-    else yield* Effect.provide(Run.serve(module, options), withOwn(env.layerWithRunStore))
+    const withOwn = (base: Layer.Layer<never, unknown>): Layer.Layer<never, unknown> =>
+      own === undefined ? base : Layer.provideMerge(own as unknown as Layer.Layer<never, unknown>, base)
+    // A module is loaded at run time: the services it needs are checked when they are
+    // asked for, not by the compiler (an unprovided one is a defect naming the service).
+    const provided = <A, E>(effect: Effect.Effect<A, E, unknown>, layer: Layer.Layer<never, unknown>) =>
+      Effect.provide(effect as Effect.Effect<A, E>, layer)
+    if (options.once) yield* provided(Run.once(module, options), withOwn(env.layer))
+    else yield* provided(Run.serve(module, options), withOwn(env.layerWithRunStore))
   })
 
 /** The command tree for an environment. */
