@@ -16,7 +16,7 @@ import * as KafkaBroker from "../../layers/KafkaBroker.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
 import * as RandomUserEmulator from "../../layers/RandomUserEmulator.js"
 import * as RandomUserSource from "../../layers/RandomUserSource.js"
-import { Broker, lag } from "../../src/Broker.js"
+import { lag } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
 import * as Progress from "../../src/Progress.js"
 import * as TableSchema from "../../src/TableSchema.js"
@@ -57,9 +57,7 @@ it.live("10,000 users land exactly once in Postgres and Cassandra; a replay of t
   })
 
   return Effect.gen(function*() {
-    const broker = yield* Broker
-    yield* broker.createTopic({ name: topic, partitions: 3 })
-    yield* broker.createTopic({ name: deadLetterTopic, partitions: 3 })
+    yield* Pipeline.setup(pipeline, { partitions: 3, topic, deadLetterTopic })
     const expected = expectedRows(seed, total)
 
     const first = yield* once
