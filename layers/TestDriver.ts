@@ -44,7 +44,7 @@ export type BrokerOperation = "produce" | "commit"
 /** A pipeline on the doubles, with handles to feed it, run it, inspect it and disturb it. */
 export interface TestDriver<W, B, E = never, R = never> {
   /** The pipeline as it runs here: the same value with memory sinks in place of table sinks. */
-  readonly pipeline: Pipeline.Pipeline<W, B, unknown, unknown, E, R>
+  readonly pipeline: Pipeline.Pipeline<W, B, never, never, R, E, R>
   /** The broker, for `Layer.succeed(Broker, …)` in your own jobs. */
   readonly broker: BrokerService
   /** Writes values to the input topic, encoded and keyed as the ingest job would. */
@@ -69,10 +69,10 @@ const isTable = <B>(t: TableSchema.Any | undefined): t is TableSchema.TableSchem
  * A driver for `pipeline`. Sinks without a table (your own `RowSink.make`) are kept as
  * they are; the services they or the transform need are the test's to provide.
  */
-export const make = <W, B, EIn, RIn, EOut, ROut>(
-  pipeline: Pipeline.Pipeline<W, B, EIn, RIn, EOut, ROut>,
+export const make = <W, B, ESource, RSource, RTransform, ESink, RSink>(
+  pipeline: Pipeline.Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: Options = {}
-): Effect.Effect<TestDriver<W, B, EOut, Exclude<ROut, Replaced>>> =>
+): Effect.Effect<TestDriver<W, B, ESink, RTransform | Exclude<RSink, Replaced>>> =>
   Effect.gen(function*() {
     const memories = new Map<string, MemorySink.MemorySink<B>>()
     const sinks: Array<RowSink.Definition<B, unknown, unknown>> = []
@@ -103,7 +103,7 @@ export const make = <W, B, EIn, RIn, EOut, ROut>(
     }
     const layer = Layer.succeed(Broker, broker)
     // The table sinks' services (SqlClient, CassandraClient) are no longer needed.
-    const local = Pipeline.withSinks(pipeline, sinks) as unknown as Pipeline.Pipeline<W, B, unknown, unknown, EOut, Exclude<ROut, Replaced>>
+    const local = Pipeline.withSinks(pipeline, sinks) as unknown as Pipeline.Pipeline<W, B, never, never, RTransform, ESink, Exclude<RSink, Replaced>>
     yield* Effect.provide(Pipeline.setup(local, { partitions: options.partitions }), layer).pipe(Effect.orDie)
     const groupId = options.groupId ?? "test"
 

@@ -37,8 +37,8 @@ export const seedOf = (seed: string, slot: number): string => `${seed}@${new Dat
 export const pools = { source: 1 } as const
 
 /** The DAG's one task: ingest `records` values of the slot's seed into the topic. */
-export const task = <W, B, EIn, RIn, EOut, ROut>(
-  pipeline: Pipeline.Pipeline<W, B, EIn, RIn, EOut, ROut>,
+export const task = <W, B, ESource, RSource, RTransform, ESink, RSink>(
+  pipeline: Pipeline.Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: Options,
   progress?: Progress.Progress
 ) =>
@@ -61,8 +61,8 @@ export const task = <W, B, EIn, RIn, EOut, ROut>(
  * start counts the last day as missed, so a newcomer sees a run at once instead of
  * waiting for midnight; after that, the run history decides.
  */
-export const make = <W, B, EIn, RIn, EOut, ROut>(
-  pipeline: Pipeline.Pipeline<W, B, EIn, RIn, EOut, ROut>,
+export const make = <W, B, ESource, RSource, RTransform, ESink, RSink>(
+  pipeline: Pipeline.Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: Options,
   progress?: Progress.Progress
 ) =>

@@ -21,8 +21,22 @@ import * as Topic from "./Topic.js"
 /** Marks pipeline values, so `pandaflow run` can tell a pipeline from other exports. */
 export const TypeId: unique symbol = Symbol.for("pandaflow/Pipeline")
 
-/** A pipeline from values `W` on its topic to rows `B` in its sinks. */
-export interface Pipeline<in out W, in out B, out EIn = never, out RIn = never, out EOut = never, out ROut = never> {
+/**
+ * A pipeline from values `W` on its topic to rows `B` in its sinks. The other parameters
+ * say what its parts need: the source's errors and services (`ESource`, `RSource`, for the
+ * ingest job), the transform's services (`RTransform`; its failures are dead letters, not
+ * errors) and the sinks' set-up errors and services (`ESink`, `RSink`), so swapping the
+ * sinks (`withSinks`, the test driver) swaps what the consume job needs.
+ */
+export interface Pipeline<
+  in out W,
+  in out B,
+  out ESource = never,
+  out RSource = never,
+  out RTransform = never,
+  out ESink = never,
+  out RSink = never
+> {
   readonly [TypeId]: typeof TypeId
   readonly name: string
   /** The consumer group the consume job joins unless told otherwise (default `<name>-process`). */
@@ -31,10 +45,10 @@ export interface Pipeline<in out W, in out B, out EIn = never, out RIn = never, 
   readonly topic: { readonly name: string; readonly partitions: number; readonly deadLetter: string }
   /** How a value becomes a record of the topic. */
   readonly encode: (value: W, headers?: Readonly<Record<string, string>>) => ProducerRecord
-  readonly source: Source.Source<W, EIn, RIn> | undefined
+  readonly source: Source.Source<W, ESource, RSource> | undefined
   /** Decode and transform of one record (see `Delivery.Handled`). */
-  readonly handle: (record: ConsumedRecord) => Delivery.Handled<B, EOut, ROut>
-  readonly sinks: ReadonlyArray<RowSink.Definition<B, EOut, ROut>>
+  readonly handle: (record: ConsumedRecord) => Delivery.Handled<B, unknown, RTransform>
+  readonly sinks: ReadonlyArray<RowSink.Definition<B, ESink, RSink>>
 }
 
 /**
@@ -87,7 +101,7 @@ export const make = <
   RIn = never
 >(
   options: Options<W, WI, A, AI, ET, RT, EIn, RIn, Sinks>
-): Pipeline<W, RowsOf<Sinks>, EIn, RIn, ET | SinkErrorOf<Sinks[number]>, RT | SinkContextOf<Sinks[number]>> => {
+): Pipeline<W, RowsOf<Sinks>, EIn, RIn, RT, SinkErrorOf<Sinks[number]>, SinkContextOf<Sinks[number]>> => {
   type B = RowsOf<Sinks>
   const decode = Topic.decoder((options.reader ?? options.input.schema) as Schema.Schema<A, unknown>)
   const transform = options.transform
@@ -103,21 +117,21 @@ export const make = <
     encode: Topic.encoder(options.input),
     source: options.source,
     handle,
-    sinks: options.sinks as unknown as ReadonlyArray<RowSink.Definition<B, ET | SinkErrorOf<Sinks[number]>, RT | SinkContextOf<Sinks[number]>>>
+    sinks: options.sinks as unknown as ReadonlyArray<RowSink.Definition<B, SinkErrorOf<Sinks[number]>, SinkContextOf<Sinks[number]>>>
   }
 }
 
 /** The same pipeline writing to other sinks: test doubles, or an embedding program's own. */
-export const withSinks = <W, B, EIn, RIn, EOut, ROut, E2 = never, R2 = never>(
-  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+export const withSinks = <W, B, ESource, RSource, RTransform, ESink, RSink, E2 = never, R2 = never>(
+  pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   sinks: ReadonlyArray<RowSink.Definition<B, E2, R2>>
-): Pipeline<W, B, EIn, RIn, EOut | E2, ROut | Exclude<R2, Scope.Scope>> => ({
+): Pipeline<W, B, ESource, RSource, RTransform, E2, Exclude<R2, Scope.Scope>> => ({
   ...pipeline,
-  sinks: sinks as ReadonlyArray<RowSink.Definition<B, EOut | E2, ROut | Exclude<R2, Scope.Scope>>>
+  sinks: sinks as ReadonlyArray<RowSink.Definition<B, E2, Exclude<R2, Scope.Scope>>>
 })
 
 /** A pipeline of unknown types: what `pandaflow run` loads from a user's module. */
-export type Any = Pipeline<unknown, unknown, unknown, unknown, unknown, unknown>
+export type Any = Pipeline<unknown, unknown, unknown, unknown, unknown, unknown, unknown>
 
 /** Whether a value (a module's export) is a pipeline. */
 export const isPipeline = (u: unknown): u is Any => Predicate.hasProperty(u, TypeId)
@@ -132,8 +146,8 @@ export interface SetupOptions {
 }
 
 /** Creates the input and dead-letter topics if they are missing. */
-export const setup = <W, B, EIn, RIn, EOut, ROut>(
-  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+export const setup = (
+  pipeline: { readonly topic: Pipeline<never, never>["topic"] },
   options: SetupOptions = {}
 ): Effect.Effect<void, BrokerError, Broker> =>
   Effect.flatMap(Broker, (broker) => {
@@ -153,11 +167,11 @@ export interface IngestOptions extends Source.Request {
 }
 
 /** Ingest job: reads `records` values from the source into the topic; returns how many. */
-export const ingest = <W, B, EIn, RIn, EOut, ROut>(
-  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+export const ingest = <W, B, ESource, RSource, RTransform, ESink, RSink>(
+  pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: IngestOptions,
   progress?: Progress.Progress
-): Effect.Effect<number, BrokerError | EIn, Broker | RIn> =>
+): Effect.Effect<number, BrokerError | ESource, Broker | RSource> =>
   Effect.gen(function*() {
     const broker = yield* Broker
     const source = pipeline.source
@@ -219,11 +233,11 @@ export type ConsumeError = BrokerError | RowSink.SinkError | Delivery.PoisonReco
  * Consume job: builds the sinks (creating their tables), then processes batches until
  * interrupted or an error its policies do not absorb.
  */
-export const consume = <W, B, EIn, RIn, EOut, ROut>(
-  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+export const consume = <W, B, ESource, RSource, RTransform, ESink, RSink>(
+  pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: ConsumeOptions,
   progress?: Progress.Progress
-): Effect.Effect<void, ConsumeError | EOut, Broker | ROut> =>
+): Effect.Effect<void, ConsumeError | ESink, Broker | RTransform | RSink> =>
   Effect.scoped(Effect.gen(function*() {
     const built = yield* Effect.forEach(pipeline.sinks, (d) => d.build)
     for (const s of built) if (RowSink.isOff(s)) yield* Effect.logInfo(`sink ${s.name} is off: ${s.reason}`)
@@ -246,8 +260,8 @@ export const consume = <W, B, EIn, RIn, EOut, ROut>(
     )
   }))
 
-const consumeOnce = <W, B, EIn, RIn, EOut, ROut>(
-  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+const consumeOnce = <W, B, ESource, RSource, RTransform, ESink, RSink>(
+  pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: ConsumeOptions,
   target: Delivery.Target<B>
 ) =>
@@ -283,12 +297,15 @@ const consumeOnce = <W, B, EIn, RIn, EOut, ROut>(
  * under TestClock. Each poll costs three admin requests: polling every 50 ms cost the
  * benchmark a third of its throughput on two cores, hence 500 ms by default.
  */
-export const drain = <W, B, EIn, RIn, EOut, ROut>(
-  pipeline: Pipeline<W, B, EIn, RIn, EOut, ROut>,
+export const drain = <W, B, ESource, RSource, RTransform, ESink, RSink>(
+  pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: ConsumeOptions & { readonly pollEvery?: Duration.DurationInput | undefined },
   progress?: Progress.Progress
-): Effect.Effect<void, ConsumeError | EOut, Broker | ROut> => {
+): Effect.Effect<void, ConsumeError | ESink, Broker | RTransform | RSink> => {
   const drained = lag(options.topic ?? pipeline.topic.name, options.groupId ?? pipeline.group).pipe(
+    // A broker that moves the group's coordinator answers one poll with a retriable
+    // error; the consume job rides it out, so must the poll.
+    Effect.retry({ schedule: defaultBrokerRetry }),
     Effect.repeat({ schedule: Schedule.spaced(options.pollEvery ?? "500 millis"), until: (n) => n === 0 }),
     Effect.asVoid
   )
