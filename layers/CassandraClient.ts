@@ -8,8 +8,7 @@
  * @since 0.1.0
  */
 import cassandra from "cassandra-driver"
-import { Config, type ConfigError, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
-import { SinkError } from "../src/RowSink.js"
+import { Config, type ConfigError, Context, Data, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 
 /** A connected client and the keyspace the application's tables live in. */
 export interface Connected {
@@ -25,22 +24,23 @@ export interface Off {
   readonly reason: string
 }
 
-/** The Cassandra client: connected, or off. */
-export type CassandraClient = Connected | Off
+/** The Cassandra client service: connected, or off. */
+export class CassandraClient extends Context.Tag("pandaflow/CassandraClient")<CassandraClient, Connected | Off>() {}
 
-/** The Cassandra client service. */
-export const CassandraClient = Context.GenericTag<CassandraClient>("pandaflow/CassandraClient")
+/** The client could not connect (`Unavailable`), was refused (`Rejected`), or is off. */
+export class CassandraClientError extends Data.TaggedError("CassandraClientError")<{
+  readonly reason: "Unavailable" | "Rejected" | "Off"
+  readonly message: string
+  readonly cause?: unknown
+}> {}
 
-/**
- * The connected client; fails with `SinkError` `Rejected` (sink `cassandra`) naming the
- * reason when Cassandra is off.
- */
-export const connected: Effect.Effect<Connected, SinkError, CassandraClient> = Effect.flatMap(
+/** The connected client; fails with `CassandraClientError` `Off`, naming the reason, when Cassandra is off. */
+export const connected: Effect.Effect<Connected, CassandraClientError, CassandraClient> = Effect.flatMap(
   CassandraClient,
   (c) =>
     c._tag === "Connected"
       ? Effect.succeed(c)
-      : Effect.fail(new SinkError({ sink: "cassandra", reason: "Rejected", message: `Cassandra is off: ${c.reason}` }))
+      : Effect.fail(new CassandraClientError({ reason: "Off", message: `Cassandra is off: ${c.reason}` }))
 )
 
 /** Provides `CassandraClient` switched off: Cassandra sinks build as `RowSink.off(name, reason)`. */
@@ -65,11 +65,11 @@ export interface Options {
 const keyspaceName = /^[a-zA-Z_][a-zA-Z0-9_]{0,47}$/
 
 /**
- * Maps a `cassandra-driver` error: no node reachable, a client-side timeout, or a
- * coordinator reporting unavailable replicas, a server timeout, overload or bootstrap
- * become `Unavailable`; everything else (invalid query, bad value, syntax) `Rejected`.
+ * Whether a `cassandra-driver` error may heal by itself: no node reachable, a client-side
+ * timeout, or a coordinator reporting unavailable replicas, a server timeout, overload or
+ * bootstrap. Everything else (invalid query, bad value, syntax) is permanent.
  */
-export const classify = (sink: string, error: unknown): SinkError => {
+export const isRetryable = (error: unknown): boolean => {
   const codes = cassandra.types.responseErrorCodes
   const retryableCodes: ReadonlySet<number> = new Set([
     codes.unavailableException,
@@ -79,20 +79,25 @@ export const classify = (sink: string, error: unknown): SinkError => {
     codes.writeTimeout,
     codes.readTimeout
   ])
-  const unavailable = error instanceof cassandra.errors.NoHostAvailableError ||
+  return error instanceof cassandra.errors.NoHostAvailableError ||
     error instanceof cassandra.errors.OperationTimedOutError ||
     error instanceof cassandra.errors.BusyConnectionError ||
     (error instanceof cassandra.errors.ResponseError && retryableCodes.has(error.code))
-  const message = error instanceof Error ? error.message : String(error)
-  return new SinkError({ sink, reason: unavailable ? "Unavailable" : "Rejected", message, cause: error })
 }
 
+/** Maps a failure to connect. */
+export const classify = (error: unknown): CassandraClientError =>
+  new CassandraClientError({
+    reason: isRetryable(error) ? "Unavailable" : "Rejected",
+    message: error instanceof Error ? error.message : String(error),
+    cause: error
+  })
+
 /** Connects a client; it is shut down when the scope closes. Fails `Unavailable` if no node answers. */
-export const make = (options: Options): Effect.Effect<Connected, SinkError, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<Connected, CassandraClientError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!keyspaceName.test(options.keyspace)) {
-      return yield* new SinkError({
-        sink: "cassandra",
+      return yield* new CassandraClientError({
         reason: "Rejected",
         message: `keyspace name ${JSON.stringify(options.keyspace)} is not a plain identifier`
       })
@@ -117,7 +122,7 @@ export const make = (options: Options): Effect.Effect<Connected, SinkError, Scop
     yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => client.connect(),
-        catch: (e) => classify("cassandra", e)
+        catch: classify
       }).pipe(
         // A failed connect leaves reconnection timers behind: shut the client down.
         Effect.tapError(() => Effect.promise(() => client.shutdown()).pipe(Effect.ignore))
@@ -145,7 +150,7 @@ export const config: Config.Config<Options> = Config.all({
 })))
 
 /** Provides `CassandraClient` from explicit settings. */
-export const layer = (options: Options): Layer.Layer<CassandraClient, SinkError> =>
+export const layer = (options: Options): Layer.Layer<CassandraClient, CassandraClientError> =>
   Layer.scoped(CassandraClient, make(options))
 
 /**
@@ -154,7 +159,7 @@ export const layer = (options: Options): Layer.Layer<CassandraClient, SinkError>
  * `PANDAFLOW_CASSANDRA_KEYSPACE` (default `spark_streams`) and, optionally,
  * `PANDAFLOW_CASSANDRA_USERNAME` / `PANDAFLOW_CASSANDRA_PASSWORD` (secret).
  */
-export const layerConfig: Layer.Layer<CassandraClient, SinkError | ConfigError.ConfigError> = Layer.scoped(
+export const layerConfig: Layer.Layer<CassandraClient, CassandraClientError | ConfigError.ConfigError> = Layer.scoped(
   CassandraClient,
   Effect.flatMap(config, make)
 )

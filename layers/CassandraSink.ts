@@ -16,7 +16,7 @@ import { Effect } from "effect"
 import * as RowSink from "../src/RowSink.js"
 import { SinkError } from "../src/RowSink.js"
 import * as TableSchema from "../src/TableSchema.js"
-import { CassandraClient, classify, connected } from "./CassandraClient.js"
+import { CassandraClient, connected, isRetryable } from "./CassandraClient.js"
 import * as RowValues from "./RowValues.js"
 import * as TableCql from "./TableCql.js"
 
@@ -33,6 +33,15 @@ export interface Options {
 }
 
 const identifier = /^[a-z_][a-z0-9_]{0,47}$/
+
+/** Maps a `cassandra-driver` failure of a statement: `Unavailable` when it may heal by itself, else `Rejected`. */
+export const classify = (sink: string, error: unknown): SinkError =>
+  new SinkError({
+    sink,
+    reason: isRetryable(error) ? "Unavailable" : "Rejected",
+    message: error instanceof Error ? error.message : String(error),
+    cause: error
+  })
 
 // Values as the driver takes them (it encodes a number for bigint and int alike).
 const encode = (column: TableSchema.Column, value: unknown): unknown => {
@@ -72,7 +81,8 @@ export const make = <A>(
   options: Options = {}
 ): Effect.Effect<RowSink.ReadableSink<A>, SinkError, CassandraClient> =>
   Effect.gen(function*() {
-    const { client, keyspace: defaultKeyspace } = yield* connected
+    const { client, keyspace: defaultKeyspace } = yield* Effect.mapError(connected, (e) =>
+      new SinkError({ sink: name, reason: e.reason === "Unavailable" ? "Unavailable" : "Rejected", message: e.message, cause: e }))
     const name = options.sinkName ?? "cassandra"
     const keyspace = options.keyspace ?? defaultKeyspace
     const concurrency = Math.max(1, options.concurrency ?? 64)

@@ -37,7 +37,7 @@ export interface Options {
 }
 
 /** A running embedded Postgres. */
-export interface EmbeddedPostgres {
+export interface Running {
   /** Connection string, e.g. `postgres://postgres@127.0.0.1:41234/postgres` (no password). */
   readonly url: string
   readonly port: number
@@ -46,7 +46,7 @@ export interface EmbeddedPostgres {
 }
 
 /** The running embedded Postgres. */
-export const EmbeddedPostgres = Context.GenericTag<EmbeddedPostgres>("pandaflow/EmbeddedPostgres")
+export class EmbeddedPostgres extends Context.Tag("pandaflow/EmbeddedPostgres")<EmbeddedPostgres, Running>() {}
 
 /** Starts PGlite and its socket server; both stop when the scope closes. */
 export const make = (options: Options = {}) =>

@@ -12,6 +12,7 @@ import * as EmbeddedPostgres from "./EmbeddedPostgres.js"
 import * as KafkaBroker from "./KafkaBroker.js"
 import * as MemoryBroker from "./MemoryBroker.js"
 import * as PostgresRunStore from "./PostgresRunStore.js"
+import * as PostgresClient from "./PostgresClient.js"
 import * as PostgresSink from "./PostgresSink.js"
 import * as RandomUserEmulator from "./RandomUserEmulator.js"
 import * as RandomUserSource from "./RandomUserSource.js"
@@ -78,7 +79,7 @@ export const sourceLayer = (m: Mode) =>
 export const postgresLayer = (m: Mode) =>
   Option.isNone(m.pgUrl)
     ? Layer.mapError(EmbeddedPostgres.layerWithClient(), (e) => new EmbeddedStartError({ message: `embedded Postgres: ${e.message}` }))
-    : PostgresSink.layerClient
+    : PostgresClient.layerConfig
 
 /** Cassandra: the configured cluster, or off (Cassandra sinks say so at start-up). */
 export const cassandraLayer = (m: Mode) =>

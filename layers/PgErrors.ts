@@ -18,6 +18,7 @@ export interface Classified {
   readonly message: string
 }
 
+// Errors Node and `pg` raise for a link that failed before any SQLSTATE was returned.
 const retryableErrnos = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -29,22 +30,30 @@ const retryableErrnos = new Set([
   "EAI_AGAIN"
 ])
 
-const retryableMessage = /connection terminated|terminating connection|timeout expired|connection (?:refused|reset)/i
+const retryableMessage =
+  /connection terminated|terminating connection|timeout|timed out|connection (?:error|refused|reset)|closed|not queryable/i
 
-/** True for SQLSTATEs that name a transient condition. */
+/** True for SQLSTATEs that name a transient condition: the same statement can succeed later. */
 const retryableState = (code: string): boolean =>
-  code.startsWith("08") || code.startsWith("53") || code === "40001" || code === "40P01" ||
-  code === "55P03" || code === "57P01" || code === "57P02" || code === "57P03"
+  code.startsWith("08") || // connection exception
+  code.startsWith("53") || // insufficient resources (too many connections, disk full)
+  code.startsWith("57P") || // admin/crash shutdown, cannot connect now
+  code === "40001" || // serialization failure
+  code === "40P01" || // deadlock detected
+  code === "55P03" // lock not available
 
-/** The error and its `cause`s, outermost first (bounded, in case of a cycle). */
+/** Every error in a cause chain: `cause` links and the members of an AggregateError (bounded). */
 const chainOf = (error: unknown): ReadonlyArray<unknown> => {
-  const chain: Array<unknown> = []
-  let current: unknown = error
-  while (current !== undefined && current !== null && chain.length < 8 && !chain.includes(current)) {
-    chain.push(current)
-    current = typeof current === "object" && "cause" in current ? current.cause : undefined
+  const out: Array<unknown> = []
+  const visit = (e: unknown, depth: number): void => {
+    if (depth > 8 || e === undefined || e === null || out.includes(e)) return
+    out.push(e)
+    if (typeof e !== "object") return
+    if ("errors" in e && Array.isArray(e.errors)) for (const inner of e.errors) visit(inner, depth + 1)
+    if ("cause" in e) visit(e.cause, depth + 1)
   }
-  return chain
+  visit(error, 0)
+  return out
 }
 
 const field = (error: unknown, name: "code" | "message"): string | undefined => {
@@ -54,25 +63,38 @@ const field = (error: unknown, name: "code" | "message"): string | undefined => 
 }
 
 /**
- * Classifies `error`, looking through its `cause` chain for a SQLSTATE, a socket errno
- * or a known connection message. Unknown errors are not retryable.
+ * Classifies `error`, looking through its cause chain: a SQLSTATE decides when there is
+ * one (constraint 23xxx, data 22xxx and the rest are permanent); without one, socket
+ * errnos and `pg`'s connection messages are retryable. Anything else is not: a caller
+ * stops loudly rather than retrying a bug. The message is the most specific one found
+ * (with its SQLSTATE), else the outermost.
  */
 export const classify = (error: unknown): Classified => {
   const chain = chainOf(error)
+  let retryable: boolean | undefined
+  let detail: string | undefined
   for (const e of chain) {
     const code = field(e, "code")
+    const message = field(e, "message")
     if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
-      return { retryable: retryableState(code), message: `${field(e, "message") ?? "database error"} (SQLSTATE ${code})` }
+      retryable = retryableState(code)
+      detail = `${message ?? "database error"} (SQLSTATE ${code})`
+      break
     }
     if (code !== undefined && retryableErrnos.has(code)) {
-      return { retryable: true, message: field(e, "message") ?? code }
+      retryable = true
+      detail = message ?? code
+      break
+    }
+    // The deepest matching message is the most specific ("Connection terminated unexpectedly").
+    if (message !== undefined && retryableMessage.test(message)) {
+      retryable = true
+      detail = message
     }
   }
-  // No code anywhere: the deepest message is the most specific ("Connection terminated unexpectedly").
-  const messages = chain.map((e) => field(e, "message")).filter((m): m is string => m !== undefined)
-  const deepest = messages[messages.length - 1]
+  const top = field(chain[0], "message") ?? (chain.length > 0 ? String(chain[0]) : "unknown error")
   return {
-    retryable: messages.some((m) => retryableMessage.test(m)),
-    message: deepest ?? (chain.length > 0 ? String(chain[0]) : "unknown error")
+    retryable: retryable ?? false,
+    message: detail ?? top
   }
 }

@@ -22,6 +22,7 @@ import { Config, type ConfigError, Duration, Effect, Layer } from "effect"
 import type * as RowSink from "../src/RowSink.js"
 import { SinkError } from "../src/RowSink.js"
 import * as TableSchema from "../src/TableSchema.js"
+import * as PgErrors from "./PgErrors.js"
 import * as RowValues from "./RowValues.js"
 import * as TableSql from "./TableSql.js"
 
@@ -40,84 +41,13 @@ export interface Options {
   readonly chunkSize?: number | undefined
 }
 
-// SQLSTATE classes and codes worth retrying: the server or the link is down or busy,
-// or the transaction lost a race; the same batch can succeed later.
-const retryableState = (code: string): boolean =>
-  code.startsWith("08") || // connection exception
-  code.startsWith("53") || // insufficient resources (too many connections, disk full)
-  code.startsWith("57P") || // admin/crash shutdown, cannot connect now
-  code === "40001" || // serialization failure
-  code === "40P01" || // deadlock detected
-  code === "55P03" // lock not available
-
-// Errors Node and `pg` raise for a link that failed before any SQLSTATE was returned.
-const retryableErrno = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-  "ENOTFOUND"
-])
-const retryableMessage = /connection terminated|timeout|timed out|connection (?:error|refused)|closed|not queryable/i
-
-/** Every error in a cause chain: `cause` links and the members of an AggregateError. */
-const causes = (error: unknown): ReadonlyArray<unknown> => {
-  const out: Array<unknown> = []
-  const visit = (e: unknown, depth: number): void => {
-    if (depth > 8 || e === undefined || e === null) return
-    out.push(e)
-    if (typeof e !== "object") return
-    if ("errors" in e && Array.isArray(e.errors)) for (const inner of e.errors) visit(inner, depth + 1)
-    if ("cause" in e) visit(e.cause, depth + 1)
-  }
-  visit(error, 0)
-  return out
-}
-
 /**
  * Sorts a `pg`/@effect/sql failure into retryable (`Unavailable`) or permanent
- * (`Rejected`). A SQLSTATE decides when there is one (constraint 23xxx, data 22xxx and
- * the rest are permanent); without one, network errors and `pg`'s connection messages
- * are retryable. Anything else is `Rejected`: the job stops loudly rather than retrying
- * a bug for a minute.
+ * (`Rejected`), as `PgErrors.classify` decides.
  */
 export const classify = (sink: string, error: unknown): SinkError => {
-  const chain = causes(error)
-  let reason: SinkError["reason"] | undefined
-  let detail: string | undefined
-  for (const e of chain) {
-    if (typeof e !== "object" || e === null) continue
-    const code = "code" in e && typeof e.code === "string" ? e.code : undefined
-    const message = "message" in e && typeof e.message === "string" ? e.message : undefined
-    if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
-      reason = retryableState(code) ? "Unavailable" : "Rejected"
-      detail = `${message ?? "database error"} (SQLSTATE ${code})`
-      break
-    }
-    if (code !== undefined && retryableErrno.has(code)) {
-      reason = "Unavailable"
-      detail = `${message ?? code}`
-      break
-    }
-    // The deepest matching message is the most specific ("Connection terminated unexpectedly").
-    if (message !== undefined && retryableMessage.test(message)) {
-      reason = "Unavailable"
-      detail = message
-    }
-  }
-  const top = chain[0]
-  const topMessage = typeof top === "object" && top !== null && "message" in top && typeof top.message === "string"
-    ? top.message
-    : String(top)
-  return new SinkError({
-    sink,
-    reason: reason ?? "Rejected",
-    message: detail === undefined || detail === topMessage ? topMessage : `${topMessage}: ${detail}`,
-    cause: error
-  })
+  const { message, retryable } = PgErrors.classify(error)
+  return new SinkError({ sink, reason: retryable ? "Unavailable" : "Rejected", message, cause: error })
 }
 
 const rejected = (sink: string, message: string) => new SinkError({ sink, reason: "Rejected", message })
@@ -222,24 +152,3 @@ export const table = <A, I>(
   const name = options.sinkName ?? "postgres"
   return { name, table: described, build: make(described, { sinkName: name, chunkSize: options.chunkSize }) }
 }
-
-/** Settings of the Postgres client, from the environment. */
-export const clientConfig = Config.all({
-  url: Config.redacted("PANDAFLOW_PG_URL"),
-  maxConnections: Config.integer("PANDAFLOW_PG_MAX_CONNECTIONS").pipe(Config.withDefault(4)),
-  connectTimeout: Config.duration("PANDAFLOW_PG_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
-})
-
-/**
- * A `PgClient`/`SqlClient` from `PANDAFLOW_PG_URL` (secret), `PANDAFLOW_PG_MAX_CONNECTIONS`
- * (default 4) and `PANDAFLOW_PG_CONNECT_TIMEOUT` (default 5 seconds). A server that
- * cannot be reached fails with `SinkError` `Unavailable`, like a failed write.
- */
-export const layerClient: Layer.Layer<PgClient.PgClient | SqlClient, SinkError | ConfigError.ConfigError> = Layer
-  .unwrapEffect(Effect.map(clientConfig, (config) => layerClientWith(config)))
-
-/** A `PgClient`/`SqlClient` from explicit settings; connection failures become `SinkError`. */
-export const layerClientWith = (
-  config: PgClient.PgClientConfig
-): Layer.Layer<PgClient.PgClient | SqlClient, SinkError> =>
-  Layer.mapError(PgClient.layer(config), (e) => classify("postgres", e))

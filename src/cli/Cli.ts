@@ -90,6 +90,8 @@ export const explain = (e: unknown): string | undefined => {
     case "InvalidJob":
     case "TableSchemaError":
     case "InvalidTopic":
+    case "PostgresClientError":
+    case "CassandraClientError":
       return `pandaflow: ${e._tag}: ${message}`
     case "ModuleError":
       return `pandaflow run: ${"file" in e ? String(e.file) : ""} ${message}`

@@ -12,6 +12,7 @@ import * as CassandraClient from "../../layers/CassandraClient.js"
 import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.js"
 import * as MemorySink from "../../layers/MemorySink.js"
+import * as PostgresClient from "../../layers/PostgresClient.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
 import { type SinkFactory, sinkContract } from "./Sink.contract.js"
 
@@ -64,7 +65,7 @@ sinkContract("memory", memory)
 
 sinkContract(
   "postgres (real server, PANDAFLOW_PG_URL)",
-  Effect.zipRight(requireEnv("PANDAFLOW_PG_URL"), postgresOn(PostgresSink.layerClient))
+  Effect.zipRight(requireEnv("PANDAFLOW_PG_URL"), postgresOn(PostgresClient.layerConfig))
 )
 
 sinkContract("postgres (embedded PGlite)", postgresOn(EmbeddedPostgres.layerWithClient()))

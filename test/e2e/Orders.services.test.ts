@@ -11,7 +11,7 @@ import { expect, it } from "@effect/vitest"
 import cassandra from "cassandra-driver"
 import { Chunk, Effect, Layer, Stream } from "effect"
 import * as Orders from "../../examples/orders/pipeline.js"
-import { CassandraClient, KafkaBroker, PostgresSink } from "../../layers/index.js"
+import { CassandraClient, KafkaBroker, PostgresClient, PostgresSink } from "../../layers/index.js"
 import { Broker, DeadLetter, Pipeline, Progress } from "../../src/index.js"
 import { requireEnv, unique } from "../support/env.js"
 
@@ -106,7 +106,7 @@ it.live("2,000 orders land in Postgres and Cassandra as computed independently; 
   requireEnv("PANDAFLOW_PG_URL")
   requireEnv("PANDAFLOW_CASSANDRA_CONTACT_POINTS")
   const pipeline = Orders.make({ postgres: table, keyspace, cassandra: table })
-  const layer = Layer.mergeAll(KafkaBroker.layer({ brokers, logLevel: "error" }), PostgresSink.layerClient, CassandraClient.layerConfig)
+  const layer = Layer.mergeAll(KafkaBroker.layer({ brokers, logLevel: "error" }), PostgresClient.layerConfig, CassandraClient.layerConfig)
 
   const once = Effect.gen(function*() {
     const progress = yield* Progress.make

@@ -13,6 +13,7 @@ import { ClassicRow, UserRow } from "../../examples/randomuser/UserRow.js"
 import * as CassandraClient from "../../layers/CassandraClient.js"
 import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as KafkaBroker from "../../layers/KafkaBroker.js"
+import * as PostgresClient from "../../layers/PostgresClient.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
 import * as RandomUserEmulator from "../../layers/RandomUserEmulator.js"
 import * as RandomUserSource from "../../layers/RandomUserSource.js"
@@ -46,7 +47,7 @@ it.live("10,000 users land exactly once in Postgres and Cassandra; a replay of t
   const source = Layer.unwrapEffect(
     Effect.map(RandomUserEmulator.RandomUserEmulator, ({ url }) => RandomUserSource.layerNode({ baseUrl: url }))
   ).pipe(Layer.provide(RandomUserEmulator.layer()))
-  const clients = Layer.merge(PostgresSink.layerClient, CassandraClient.layerConfig)
+  const clients = Layer.merge(PostgresClient.layerConfig, CassandraClient.layerConfig)
   const layer = Layer.mergeAll(KafkaBroker.layer({ brokers, logLevel: "error" }), source, clients)
 
   const once = Effect.gen(function*() {

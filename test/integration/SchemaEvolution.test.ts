@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, Schema } from "effect"
 import * as CassandraClient from "../../layers/CassandraClient.js"
 import * as CassandraSink from "../../layers/CassandraSink.js"
+import * as PostgresClient from "../../layers/PostgresClient.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
 import type { SinkError } from "../../src/RowSink.js"
 import * as TableSchema from "../../src/TableSchema.js"
@@ -47,7 +48,7 @@ const expectRejected = (result: Either.Either<unknown, SinkError>, message: stri
   }
 }
 
-const pg = Layer.unwrapEffect(Effect.sync(() => (requireEnv("PANDAFLOW_PG_URL"), PostgresSink.layerClient)))
+const pg = Layer.unwrapEffect(Effect.sync(() => (requireEnv("PANDAFLOW_PG_URL"), PostgresClient.layerConfig)))
 
 describe("schema evolution: Postgres (real server)", () => {
   const columns = (table: string) =>

@@ -8,6 +8,7 @@ import { Duration, Effect, Either, Exit, Layer, Redacted, Scope } from "effect"
 import * as CassandraClient from "../../layers/CassandraClient.js"
 import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.js"
+import * as PostgresClient from "../../layers/PostgresClient.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
 import { UserRow } from "../../examples/randomuser/UserRow.js"
 import * as RowSink from "../../src/RowSink.js"
@@ -17,10 +18,16 @@ import { makeRows } from "../support/rows.js"
 
 const users = (name: string) => TableSchema.make({ name, schema: UserRow, key: "id" })
 
-const expectReason = <A>(result: Either.Either<A, SinkError>, reason: SinkError["reason"]) => {
-  expect(Either.isLeft(result), "expected a SinkError").toBe(true)
+interface Failure {
+  readonly _tag: string
+  readonly reason: string
+  readonly message: string
+}
+
+const expectReason = <A>(result: Either.Either<A, Failure>, reason: string, tag = "SinkError") => {
+  expect(Either.isLeft(result), `expected a ${tag}`).toBe(true)
   if (Either.isLeft(result)) {
-    expect(result.left._tag).toBe("SinkError")
+    expect(result.left._tag).toBe(tag)
     expect(result.left.reason, result.left.message).toBe(reason)
   }
 }
@@ -28,14 +35,14 @@ const expectReason = <A>(result: Either.Either<A, SinkError>, reason: SinkError[
 describe("PostgresSink faults", () => {
   it.live("a closed port is Unavailable within the connect timeout", () =>
     Effect.gen(function*() {
-      const client = PostgresSink.layerClientWith({
+      const client = PostgresClient.layer({
         url: Redacted.make("postgres://postgres@127.0.0.1:1/pandaflow"),
         connectTimeout: Duration.seconds(2)
       })
       const [elapsed, result] = yield* Effect.timed(
         Effect.either(Effect.scoped(Effect.provide(PostgresSink.make(users("users_faults_port")), client)))
       )
-      expectReason(result, "Unavailable")
+      expectReason(result, "Unavailable", "PostgresClientError")
       expect(Duration.toMillis(elapsed)).toBeLessThan(10_000)
     }))
 
@@ -82,7 +89,7 @@ describe("PostgresSink faults", () => {
       if ((process.env.PANDAFLOW_PG_URL ?? "") === "") {
         throw new Error("PANDAFLOW_PG_URL not set: start the services with `bash scripts/services.sh up` and `source .pandaflow/env`")
       }
-      return PostgresSink.layerClient
+      return PostgresClient.layerConfig
     }))
   )
 })
@@ -97,11 +104,11 @@ describe("CassandraClient faults", () => {
         connectTimeout: Duration.seconds(2)
       })
       const [elapsed, result] = yield* Effect.timed(Effect.either(Effect.scoped(Layer.build(client))))
-      expectReason(result, "Unavailable")
+      expectReason(result, "Unavailable", "CassandraClientError")
       expect(Duration.toMillis(elapsed)).toBeLessThan(10_000)
     }))
 
-  it.live("a client switched off builds Cassandra sinks as off, and `connected` fails Rejected with the reason", () =>
+  it.live("a client switched off builds Cassandra sinks as off, and `connected` fails Off with the reason", () =>
     Effect.gen(function*() {
       const off = CassandraClient.layerOff("embedded mode: set PANDAFLOW_CASSANDRA_CONTACT_POINTS to use Cassandra")
       const definition = CassandraSink.table({ name: "users_off", schema: UserRow, key: "id", sinkName: "classic" })
@@ -109,7 +116,7 @@ describe("CassandraClient faults", () => {
       expect(built).toEqual(RowSink.off("classic", "embedded mode: set PANDAFLOW_CASSANDRA_CONTACT_POINTS to use Cassandra"))
       expect(RowSink.isOff(built)).toBe(true)
       const result = yield* Effect.either(Effect.provide(CassandraClient.connected, off))
-      expectReason(result, "Rejected")
+      expect(Either.isLeft(result) && result.left._tag === "CassandraClientError" && result.left.reason).toBe("Off")
       if (Either.isLeft(result)) {
         expect(result.left.message).toBe("Cassandra is off: embedded mode: set PANDAFLOW_CASSANDRA_CONTACT_POINTS to use Cassandra")
       }

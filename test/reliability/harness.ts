@@ -15,6 +15,7 @@ import * as CassandraClient from "../../layers/CassandraClient.js"
 import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as FakeUsers from "../../layers/FakeUsers.js"
 import * as Live from "../../layers/Live.js"
+import * as PostgresClient from "../../layers/PostgresClient.js"
 import * as PostgresSink from "../../layers/PostgresSink.js"
 import * as RandomUser from "../../layers/RandomUser.js"
 import { Broker, lag } from "../../src/Broker.js"
@@ -246,7 +247,7 @@ export const makeScenario = async (name: string): Promise<Scenario> => {
   const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
   const table = `rel_${name}_${id}`
   const mode = await Effect.runPromise(Live.Mode)
-  const clients = Layer.merge(PostgresSink.layerClient, CassandraClient.layerConfig)
+  const clients = Layer.merge(PostgresClient.layerConfig, CassandraClient.layerConfig)
   const runtime = ManagedRuntime.make(Layer.merge(Live.brokerLayer(mode, { broker: { logLevel: "nothing" } }), clients))
   const tables = tablesFor(table)
   // Building the sinks creates the tables.
