@@ -30,6 +30,6 @@ describe("the npm package", () => {
     const last = lines[lines.length - 1] ?? ""
     if (code !== 0) console.error(`${stdout.slice(-8000)}\n${stderr.slice(-8000)}`)
     expect(code, last).toBe(0)
-    expect(last).toMatch(/^package test: ok \(tarball \d+ bytes, \d+ files; --help \d+ ms\)$/)
+    expect(last).toMatch(/^package test: ok \(tarball \d+ bytes, \d+ files; --help \d+ ms; \d+ s\)$/)
   }, timeout + 10_000)
 })
