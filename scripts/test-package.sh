@@ -17,7 +17,6 @@ cd "$root"
 help_budget_ms="${PANDAFLOW_HELP_BUDGET_MS:-1000}"
 
 fail() {
-
   echo "package test: FAILED: $*"
   exit 1
 }
