@@ -20,7 +20,8 @@ export default defineConfig({
             "test/contract/**/*.test.ts",
             "test/integration/**/*.test.ts",
             "test/e2e/**/*.test.ts",
-            "test/reliability/**/*.test.ts"
+            "test/reliability/**/*.test.ts",
+            "test/package/**/*.test.ts"
           ],
           exclude: ["test/**/*.memory.test.ts"],
           // The machine has two cores shared with three servers: one file at a time.

@@ -7,10 +7,11 @@
  *
  * @since 0.2.0
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Cli from "../src/cli/Cli.js"
-import * as Module from "../src/cli/Module.js"
 
 const live = Effect.promise(() => import("../layers/Live.js"))
 
@@ -19,8 +20,8 @@ const environment: Cli.Environment = {
   layer: Layer.unwrapEffect(Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.layer(mode)))),
   layerWithRunStore: Layer.unwrapEffect(Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.layerWithRunStore(mode)))),
   reference: Effect.flatMap(
-    Effect.promise(() => import("../examples/randomuser/pipeline.js")),
-    (exports) => Module.fromExports("examples/randomuser/pipeline", { ...exports })
+    Effect.promise(() => Promise.all([import("../src/cli/Module.js"), import("../examples/randomuser/pipeline.js")])),
+    ([Module, exports]) => Module.fromExports("examples/randomuser/pipeline", { ...exports })
   )
 }
 

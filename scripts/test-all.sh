@@ -11,7 +11,6 @@ source .pandaflow/env
 status=0
 rm -f .pandaflow/vitest-results.json
 ./node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=.pandaflow/vitest-results.json "$@" || status=$?
-bash scripts/test-package.sh || status=$?
 # One plain closing line, whatever the reporter printed above it.
 node -e '
   const r = require("./.pandaflow/vitest-results.json")

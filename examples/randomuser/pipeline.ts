@@ -7,10 +7,18 @@
  *
  * @since 0.2.0
  */
-import { CassandraSink, PostgresSink, RandomUser, UserSource } from "../../layers/index.js"
 import { Effect } from "effect"
-import { IngestJob, Pipeline, Topic } from "../../src/index.js"
-import type { Module } from "../../src/index.js"
+// One module each (`pandaflow/layers/PostgresSink`, `pandaflow/Pipeline`, …) rather than
+// the barrels: importing all of "pandaflow/layers" also loads PGlite, the HTTP server and
+// the emulator, ~50 MiB of resident memory a consumer process does not need.
+import * as CassandraSink from "../../layers/CassandraSink.js"
+import * as PostgresSink from "../../layers/PostgresSink.js"
+import * as RandomUser from "../../layers/RandomUser.js"
+import * as UserSource from "../../layers/UserSource.js"
+import type * as Module from "../../src/cli/Module.js"
+import * as IngestJob from "../../src/IngestJob.js"
+import * as Pipeline from "../../src/Pipeline.js"
+import * as Topic from "../../src/Topic.js"
 import { ClassicRow, fromUser, UserFields, UserRow } from "./UserRow.js"
 
 /** The raw topic: API users as JSON, keyed by `login.uuid`. */

@@ -10,10 +10,20 @@
  * @since 0.2.0
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Config, type ConfigError, Console, Effect, Layer, Option } from "effect"
+// Subpath imports and lazy modules keep `pandaflow --help` fast: the `effect` barrel
+// alone loads fast-check, and the pipeline machinery is only needed by a run.
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Dags from "./Dags.js"
-import * as Module from "./Module.js"
-import * as Run from "./Run.js"
+import type * as Module from "./Module.js"
+import type * as Run from "./Run.js"
+
+const loadRun = Effect.promise(() => import("./Run.js"))
+const loadModule = Effect.promise(() => import("./Module.js"))
 
 /** Where the CLI's services come from. */
 export interface Environment {
@@ -60,6 +70,7 @@ const runModule = (env: Environment, module: Module.PipelineModule, cliOptions: 
     // asked for, not by the compiler (an unprovided one is a defect naming the service).
     const provided = <A, E>(effect: Effect.Effect<A, E, unknown>, layer: Layer.Layer<never, unknown>) =>
       Effect.provide(effect as Effect.Effect<A, E>, layer)
+    const Run = yield* loadRun
     if (options.once) yield* provided(Run.once(module, options), withOwn(env.layer))
     else yield* provided(Run.serve(module, options), withOwn(env.layerWithRunStore))
   })
@@ -67,7 +78,7 @@ const runModule = (env: Environment, module: Module.PipelineModule, cliOptions: 
 /** The command tree for an environment. */
 export const make = (env: Environment) => {
   const run = Command.make("run", { file: Args.text({ name: "file" }).pipe(Args.withDescription("a module exporting a pipeline")), ...runOptions }, ({ file, ...options }) =>
-    Effect.flatMap(Module.load(file), (module) => runModule(env, module, options))).pipe(
+    Effect.flatMap(Effect.flatMap(loadModule, (Module) => Module.load(file)), (module) => runModule(env, module, options))).pipe(
       Command.withDescription("run your own pipeline module with the same modes, scheduler and control API")
     )
   return Command.make("pandaflow", runOptions, (options) => Effect.flatMap(env.reference, (module) => runModule(env, module, options))).pipe(

@@ -4,8 +4,11 @@
  * @since 0.1.0
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Config, Console, Effect, Option } from "effect"
-import * as Control from "../scheduler/Control.js"
+import * as Config from "effect/Config"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Control from "../scheduler/Control.js"
 import type { RunRecord } from "../scheduler/RunStore.js"
 
 const url = Options.text("url").pipe(
@@ -17,7 +20,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z")
 const optIso = (o: Option.Option<number>) => Option.match(o, { onNone: () => "-", onSome: iso })
 
 const withClient = <A>(baseUrl: string, f: (c: Control.ControlClient) => Effect.Effect<A, Control.ControlError>) =>
-  Effect.flatMap(Control.fetchClient(baseUrl), f).pipe(
+  // The HTTP client loads only when a subcommand runs, not for `--help`.
+  Effect.flatMap(Effect.flatMap(Effect.promise(() => import("../scheduler/Control.js")), (C) => C.fetchClient(baseUrl)), f).pipe(
     Effect.catchTag("ControlError", (e) =>
       Effect.zipRight(
         Console.error(
