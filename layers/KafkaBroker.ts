@@ -124,7 +124,12 @@ export const make = (options: KafkaBrokerOptions): Effect.Effect<BrokerService, 
           producer.send({
             topic,
             acks: -1,
-            messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ? { ...r.headers } : {} }))
+            messages: records.map((r) => ({
+              key: r.key,
+              value: r.value,
+              headers: r.headers ? { ...r.headers } : {},
+              ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) })
+            }))
           }),
         catch: fail("ProduceFailed", `produce ${records.length} records to ${topic}`)
       }).pipe(Effect.asVoid)
@@ -205,7 +210,8 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
           offset: m.offset,
           key: m.key === null ? null : m.key.toString("utf8"),
           value: m.value === null ? null : m.value.toString("utf8"),
-          headers: headersOf(m.headers)
+          headers: headersOf(m.headers),
+          timestamp: Number(m.timestamp)
         }))
         const last = records[records.length - 1]!.offset
         const first = BigInt(records[0]!.offset)

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Effect, Layer, Ref, Stream } from "effect"
+import { Clock, Deferred, Effect, Layer, Ref, Stream } from "effect"
 import {
   Broker,
   BrokerError,
@@ -95,7 +95,7 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
       }])
 
     const produce: BrokerService["produce"] = (topic, records) =>
-      modify((s) => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => modify((s) => {
         const logs = (s.topics.get(topic) ?? Array.from({ length: defaultPartitions }, () => [])).map((l) => [...l])
         for (const r of records) {
           const partition = partitionFor(r.key, logs.length)
@@ -106,11 +106,12 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
             offset: String(log.length),
             key: r.key,
             value: r.value,
-            headers: { ...r.headers }
+            headers: { ...r.headers },
+            timestamp: r.timestamp ?? now
           })
         }
         return [undefined, { ...s, topics: new Map(s.topics).set(topic, logs) }]
-      })
+      }))
 
     const describeTopic: BrokerService["describeTopic"] = (topic) =>
       Effect.flatMap(Ref.get(state), (s) => {

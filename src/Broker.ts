@@ -19,6 +19,8 @@ export interface ProducerRecord {
   readonly key: string
   readonly value: string
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Event time in epoch milliseconds; the broker's clock at produce time when absent. */
+  readonly timestamp?: number | undefined
 }
 
 /** A record as consumed, with the coordinates a dead letter needs to point back at it. */
@@ -30,6 +32,8 @@ export interface ConsumedRecord {
   readonly key: string | null
   readonly value: string | null
   readonly headers: Readonly<Record<string, string>>
+  /** The record's timestamp in epoch milliseconds: its event time when the producer set one. */
+  readonly timestamp: number
 }
 
 /**

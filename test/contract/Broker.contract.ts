@@ -44,6 +44,22 @@ export const brokerContract = (name: string, layer: () => Layer.Layer<Broker, un
         expect(missing.reason).toBe("UnknownTopic")
       })))
 
+    it.live("keeps a record's event time, and stamps one without it with the time of produce", () =>
+      run(Effect.gen(function*() {
+        const broker = yield* Broker
+        const topic = unique("contract-time")
+        yield* broker.createTopic({ name: topic, partitions: 1 })
+        const eventTime = Date.UTC(2026, 0, 2, 3, 4, 5, 678)
+        const before = Date.now()
+        yield* broker.produce(topic, [{ key: "a", value: "1", timestamp: eventTime }, { key: "a", value: "2" }])
+        const after = Date.now()
+        const [timed, stamped] = yield* take(topic, unique("g"), 2, true)
+        expect(timed!.timestamp).toBe(eventTime)
+        // it.live: both the real broker and the double read the wall clock.
+        expect(stamped!.timestamp).toBeGreaterThanOrEqual(before - 1000)
+        expect(stamped!.timestamp).toBeLessThanOrEqual(after + 1000)
+      })))
+
     it.live("delivers 1,000 keyed records, each key on its murmur2 partition, in per-key order", () =>
       run(Effect.gen(function*() {
         const broker = yield* Broker
