@@ -49,7 +49,7 @@ export const describeMode = (m: Mode, source: string | undefined = "randomuser")
       : `source ${source}`
   ]
   return embedded
-    ? `pandaflow: embedded mode — ${parts.join(", ")}. For real services: pnpm services:up && source .pandaflow/env`
+    ? `pandaflow: embedded mode — ${parts.join(", ")}. For real services set PANDAFLOW_BROKERS, PANDAFLOW_PG_URL, PANDAFLOW_CASSANDRA_CONTACT_POINTS (in a clone of pandaflow: pnpm services:up && source .pandaflow/env)`
     : `pandaflow: services mode — ${parts.join(", ")}`
 }
 

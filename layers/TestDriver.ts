@@ -38,8 +38,15 @@ export interface Options {
   readonly groupId?: string | undefined
 }
 
-/** Broker operations the driver can make fail. */
-export type BrokerOperation = "produce" | "commit"
+/**
+ * Broker operations the driver can make fail, as an unreachable broker would: the
+ * pipeline's produce of dead letters or ingested records, a batch's commit, or the
+ * consumer itself (its stream fails; the consume job restarts it from the committed offsets).
+ */
+export type BrokerOperation = "produce" | "commit" | "consume"
+
+/** A table sink of the pipeline: its definition, to read its memory double typed by its table. */
+export type TableSink<A> = RowSink.Definition<A, unknown, unknown> & { readonly table: TableSchema.TableSchema<A> }
 
 /** A pipeline on the doubles, with handles to feed it, run it, inspect it and disturb it. */
 export interface TestDriver<W, B, E = never, R = never> {
@@ -47,16 +54,28 @@ export interface TestDriver<W, B, E = never, R = never> {
   readonly pipeline: Pipeline.Pipeline<W, B, never, never, R, E, R>
   /** The broker, for `Layer.succeed(Broker, …)` in your own jobs. */
   readonly broker: BrokerService
-  /** Writes values to the input topic, encoded and keyed as the ingest job would. */
+  /** Writes values to the input topic, encoded and keyed as the ingest job would (never an injected fault). */
   readonly send: (values: ReadonlyArray<W>) => Effect.Effect<void, BrokerError>
-  /** Writes raw records (bad JSON, foreign producers) to the input topic. */
+  /** Writes raw records (bad JSON, foreign producers) to the input topic (never an injected fault). */
   readonly sendRaw: (records: ReadonlyArray<ProducerRecord>) => Effect.Effect<void, BrokerError>
-  /** Consumes until everything sent is committed, advancing the TestClock; fails when it hangs. */
+  /**
+   * Consumes until everything sent is committed, advancing the TestClock (run it inside
+   * `it.effect` or with `TestContext.TestContext`); fails when it hangs.
+   */
   readonly run: Effect.Effect<Progress.Snapshot, E | Pipeline.ConsumeError, R>
-  /** The memory sink standing in for the sink named `name`. */
-  readonly sink: (name: string) => Effect.Effect<MemorySink.MemorySink<B>>
-  /** Every row the sink named `name` holds, ordered by key. */
-  readonly rows: (name: string) => Effect.Effect<ReadonlyArray<B>, RowSink.SinkError>
+  /**
+   * The memory sink standing in for a table sink: given its definition (typed by its
+   * table), or its name (then its rows are `unknown`: each table holds its own columns).
+   */
+  readonly sink: {
+    <A>(sink: TableSink<A>): Effect.Effect<MemorySink.MemorySink<A>>
+    (name: string): Effect.Effect<MemorySink.MemorySink<unknown>>
+  }
+  /** Every row a table sink holds (as its table returns them), ordered by key. */
+  readonly rows: {
+    <A>(sink: TableSink<A>): Effect.Effect<ReadonlyArray<A>, RowSink.SinkError>
+    (name: string): Effect.Effect<ReadonlyArray<unknown>, RowSink.SinkError>
+  }
   /** Every dead letter so far, in topic order per partition. */
   readonly deadLetters: Effect.Effect<ReadonlyArray<DeadLetter.DeadLetter>, BrokerError>
   /** Makes the next `n` broker operations of that kind fail as `Unavailable`. */
@@ -74,18 +93,18 @@ export const make = <W, B, ESource, RSource, RTransform, ESink, RSink>(
   options: Options = {}
 ): Effect.Effect<TestDriver<W, B, ESink, RTransform | Exclude<RSink, Replaced>>> =>
   Effect.gen(function*() {
-    const memories = new Map<string, MemorySink.MemorySink<B>>()
+    const memories = new Map<string, MemorySink.MemorySink<unknown>>()
     const sinks: Array<RowSink.Definition<B, unknown, unknown>> = []
     for (const definition of pipeline.sinks) {
       if (isTable<B>(definition.table)) {
         const memory = yield* MemorySink.make(definition.table, definition.name)
-        memories.set(definition.name, memory)
+        memories.set(definition.name, memory as MemorySink.MemorySink<unknown>)
         sinks.push(MemorySink.definition(memory))
       } else {
         sinks.push(definition)
       }
     }
-    const faults = yield* Ref.make<Readonly<Record<BrokerOperation, number>>>({ produce: 0, commit: 0 })
+    const faults = yield* Ref.make<Readonly<Record<BrokerOperation, number>>>({ produce: 0, commit: 0, consume: 0 })
     const takeFault = (operation: BrokerOperation) =>
       Ref.modify(faults, (f) => f[operation] > 0 ? [true, { ...f, [operation]: f[operation] - 1 }] as const : [false, f] as const)
     const injected = (operation: BrokerOperation) =>
@@ -96,10 +115,11 @@ export const make = <W, B, ESource, RSource, RTransform, ESink, RSink>(
       produce: (topic, records) =>
         Effect.flatMap(takeFault("produce"), (fail) => fail ? Effect.fail(injected("produce")) : plain.produce(topic, records)),
       consume: (o) =>
-        Stream.map(plain.consume(o), (batch) => ({
-          ...batch,
-          commit: Effect.flatMap(takeFault("commit"), (fail) => fail ? Effect.fail(injected("commit")) : batch.commit)
-        }))
+        Stream.unwrap(Effect.map(takeFault("consume"), (fail) =>
+          fail ? Stream.fail(injected("consume")) : Stream.map(plain.consume(o), (batch) => ({
+            ...batch,
+            commit: Effect.flatMap(takeFault("commit"), (fail) => fail ? Effect.fail(injected("commit")) : batch.commit)
+          }))))
     }
     const layer = Layer.succeed(Broker, broker)
     // The table sinks' services (SqlClient, CassandraClient) are no longer needed.
@@ -107,8 +127,9 @@ export const make = <W, B, ESource, RSource, RTransform, ESink, RSink>(
     yield* Effect.provide(Pipeline.setup(local, { partitions: options.partitions }), layer).pipe(Effect.orDie)
     const groupId = options.groupId ?? "test"
 
-    const sinkNamed = (name: string) =>
+    const sinkNamed = (sink: string | TableSink<unknown>) =>
       Effect.suspend(() => {
+        const name = typeof sink === "string" ? sink : sink.name
         const memory = memories.get(name)
         return memory === undefined
           ? Effect.dieMessage(`pipeline ${pipeline.name} has no table sink named ${name} (it has: ${[...memories.keys()].join(", ")})`)
@@ -151,11 +172,11 @@ export const make = <W, B, ESource, RSource, RTransform, ESink, RSink>(
     return {
       pipeline: local,
       broker,
-      send: (values) => broker.produce(local.topic.name, values.map((v) => local.encode(v))),
-      sendRaw: (records) => broker.produce(local.topic.name, records),
+      send: (values) => plain.produce(local.topic.name, values.map((v) => local.encode(v))),
+      sendRaw: (records) => plain.produce(local.topic.name, records),
       run,
-      sink: sinkNamed,
-      rows: (name) => Effect.flatMap(sinkNamed(name), (m) => m.scan),
+      sink: sinkNamed as TestDriver<W, B>["sink"],
+      rows: ((sink: string | TableSink<unknown>) => Effect.flatMap(sinkNamed(sink), (m) => m.scan)) as TestDriver<W, B>["rows"],
       deadLetters,
       failNext: (operation, n) => Ref.update(faults, (f) => ({ ...f, [operation]: Math.max(0, n) }))
     }

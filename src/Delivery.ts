@@ -11,7 +11,7 @@
  *
  * @since 0.2.0
  */
-import { Data, Effect, Schedule } from "effect"
+import { Cause, Data, Effect, Exit, Schedule } from "effect"
 import { type Batch, Broker, type ConsumedRecord, type ProducerRecord } from "./Broker.js"
 import * as DeadLetter from "./DeadLetter.js"
 import type * as Progress from "./Progress.js"
@@ -111,6 +111,49 @@ const writeIsolating = <B>(
     )
   )
 
+/**
+ * Writes the last row of every key (an upsert must never see a key twice; the latest
+ * offset wins). When a sink refuses a key's last row, the version before it in the batch
+ * is the latest one the sink may hold: it is written in its place, so a refused update
+ * never loses the valid row it replaced.
+ */
+const writeLatestAccepted = <B>(
+  sink: RowSink<B>,
+  derived: ReadonlyArray<Derived<B>>,
+  policy: ErrorPolicy
+): Effect.Effect<{ readonly refused: ReadonlyArray<Refused<B>>; readonly written: number }, SinkError> =>
+  Effect.gen(function*() {
+    const unique = lastPerKey(derived, (d) => sink.key(d.row))
+    const refused: Array<Refused<B>> = []
+    let candidates = unique
+    let written = 0
+    // Earlier versions of the refused keys, oldest first; built only when needed.
+    let earlier: Map<string, Array<Derived<B>>> | undefined
+    while (candidates.length > 0) {
+      const round = yield* writeIsolating(sink, candidates, policy)
+      written += candidates.length - round.length
+      refused.push(...round)
+      if (round.length === 0 || unique.length === derived.length) break
+      if (earlier === undefined) {
+        earlier = new Map()
+        for (const d of derived) {
+          const k = sink.key(d.row)
+          const versions = earlier.get(k)
+          if (versions === undefined) earlier.set(k, [d])
+          else versions.push(d)
+        }
+      }
+      const next: Array<Derived<B>> = []
+      for (const r of round) {
+        const versions = earlier.get(sink.key(r.derived.row))
+        // The refused row is the last version left; drop it and offer the one before.
+        if (versions !== undefined && versions.pop() !== undefined && versions.length > 0) next.push(versions[versions.length - 1]!)
+      }
+      candidates = next
+    }
+    return { refused, written }
+  })
+
 /** Where a batch goes: its sinks, its dead-letter topic, its policy. */
 export interface Target<B> {
   readonly sinks: ReadonlyArray<RowSink<B>>
@@ -147,19 +190,20 @@ export const processBatch = <B, E, R>(
       } else if (handled instanceof Refusal) {
         yield* refuse(record, handled)
       } else {
-        // An effectful transform: run in record order, so the last version of a key stays last.
-        const rows = yield* Effect.either(handled as Effect.Effect<ReadonlyArray<B>, E, R>)
-        if (rows._tag === "Right") for (const row of rows.right) derived.push({ row, record })
-        else yield* refuse(record, new Refusal({ stage: "transform", message: describe(rows.left) }))
+        // An effectful transform: run in record order, so the last version of a key stays
+        // last. A failure or a defect (a throw inside it) refuses the record; only an
+        // interruption (shutdown) stops the batch.
+        const exit = yield* Effect.exit(handled as Effect.Effect<ReadonlyArray<B>, E, R>)
+        if (Exit.isSuccess(exit)) for (const row of exit.value) derived.push({ row, record })
+        else if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+        else yield* refuse(record, new Refusal({ stage: "transform", message: describe(Cause.squash(exit.cause)) }))
       }
     }
-    const refused = yield* Effect.forEach(sinks, (sink) => {
-      // An upsert must never see a key twice: keep the last row a key (the latest offset wins).
-      const unique = lastPerKey(derived, (d) => sink.key(d.row))
-      return writeIsolating(sink, unique, policy).pipe(
-        Effect.tap((r) => progress ? progress.addWritten(sink.name, unique.length - r.length) : Effect.void)
-      )
-    }, { concurrency: "unbounded" })
+    const refused = yield* Effect.forEach(sinks, (sink) =>
+      writeLatestAccepted(sink, derived, policy).pipe(
+        Effect.tap(({ written }) => progress ? progress.addWritten(sink.name, written) : Effect.void),
+        Effect.map(({ refused }) => refused)
+      ), { concurrency: "unbounded" })
     // A record with a row refused by any sink is dead-lettered once, with every sink's reason.
     const byRecord = new Map<ConsumedRecord, Array<Refused<B>>>()
     for (const r of refused.flat()) byRecord.set(r.derived.record, [...(byRecord.get(r.derived.record) ?? []), r])

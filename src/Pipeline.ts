@@ -10,7 +10,7 @@
  *
  * @since 0.2.0
  */
-import { type Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
+import { Data, type Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
 import { type Batch, Broker, type BrokerError, type ConsumedRecord, lag, type ProducerRecord } from "./Broker.js"
 import * as Delivery from "./Delivery.js"
 import type * as Progress from "./Progress.js"
@@ -88,7 +88,14 @@ export interface Options<W, WI, A, AI, ET, RT, EIn, RIn, Sinks extends ReadonlyA
   readonly sinks: Sinks
 }
 
-/** Defines a pipeline. Nothing runs until one of its jobs is given its Layers. */
+/** A pipeline definition that cannot run; the message names the pipeline and the problem. */
+export class InvalidPipeline extends Data.TaggedError("InvalidPipeline")<{ readonly message: string }> {}
+
+/**
+ * Defines a pipeline. Nothing runs until one of its jobs is given its Layers. Throws
+ * `InvalidPipeline` when two sinks share a name (progress, dead-letter reasons and the
+ * test driver tell sinks apart by name: give one a `sinkName`).
+ */
 export const make = <
   W,
   WI,
@@ -103,6 +110,11 @@ export const make = <
   options: Options<W, WI, A, AI, ET, RT, EIn, RIn, Sinks>
 ): Pipeline<W, RowsOf<Sinks>, EIn, RIn, RT, SinkErrorOf<Sinks[number]>, SinkContextOf<Sinks[number]>> => {
   type B = RowsOf<Sinks>
+  const names = (options.sinks as ReadonlyArray<{ readonly name: string }>).map((d) => d.name)
+  const twice = names.find((n, i) => names.indexOf(n) !== i)
+  if (twice !== undefined) {
+    throw new InvalidPipeline({ message: `pipeline ${options.name}: two sinks are named ${twice}; give one a sinkName` })
+  }
   const decode = Topic.decoder((options.reader ?? options.input.schema) as Schema.Schema<A, unknown>)
   const transform = options.transform
   const handle = (record: ConsumedRecord): Delivery.Handled<B, ET, RT> => {

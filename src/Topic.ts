@@ -20,7 +20,7 @@ export interface Topic<A, I = unknown> {
   readonly key: (value: A) => string
   /** Partitions when pandaflow creates the topic (default 3). */
   readonly partitions: number
-  /** Where records that fail their schema, transform or sink go (default `<name>.dlq`). */
+  /** Where records that fail their schema, transform or sink go (default: the name without a trailing `.vN`, plus `.dlq`: `orders.raw.v1` → `orders.raw.dlq`). */
   readonly deadLetter: string
   /** Headers every produced record carries, e.g. the schema's name and version. */
   readonly headers: Readonly<Record<string, string>>

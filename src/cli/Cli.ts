@@ -40,7 +40,7 @@ export interface Environment {
 const records = Options.integer("records").pipe(Options.withDefault(1000), Options.withDescription("records to ingest a run"))
 const seed = Options.text("seed").pipe(Options.withDefault("pandaflow"), Options.withDescription("source seed: the same seed gives the same records"))
 const pageSize = Options.integer("page-size").pipe(Options.withDefault(1000), Options.withDescription("records per source request (randomuser: max 5000)"))
-const partitions = Options.integer("partitions").pipe(Options.withDefault(3), Options.withDescription("partitions of new topics"))
+const partitions = Options.integer("partitions").pipe(Options.optional, Options.withDescription("partitions of new topics (default: the topic's, 3 unless it says)"))
 const groupId = Options.text("group").pipe(Options.optional, Options.withDescription("consumer group of the consume job (default: the pipeline's, `<name>-process`)"))
 const once = Options.boolean("once").pipe(Options.withDescription("ingest, consume everything, print a summary and exit"))
 const progressSeconds = Options.integer("progress-seconds").pipe(Options.withDefault(2), Options.withDescription("seconds between progress lines"))
@@ -57,12 +57,20 @@ const controlPort = Options.integer("control-port").pipe(
   Options.withDescription("port of the control API on 127.0.0.1 (pandaflow dags …)")
 )
 const runOptions = { records, seed, pageSize, partitions, groupId, once, progressSeconds, cron, zone, controlPort }
-type CliOptions = Omit<Run.ServeOptions, "groupId"> & { readonly once: boolean; readonly groupId: Option.Option<string> }
+type CliOptions = Omit<Run.ServeOptions, "groupId" | "partitions"> & {
+  readonly once: boolean
+  readonly groupId: Option.Option<string>
+  readonly partitions: Option.Option<number>
+}
 
 const runModule = (env: Environment, module: Module.PipelineModule, cliOptions: CliOptions) =>
   Effect.gen(function*() {
     yield* Console.log(yield* env.describe(module))
-    const options = { ...cliOptions, groupId: Option.getOrElse(cliOptions.groupId, () => module.pipeline.group) }
+    const options = {
+      ...cliOptions,
+      groupId: Option.getOrElse(cliOptions.groupId, () => module.pipeline.group),
+      partitions: Option.getOrUndefined(cliOptions.partitions)
+    }
     const own = module.layer
     const withOwn = (base: Layer.Layer<never, unknown>): Layer.Layer<never, unknown> =>
       own === undefined ? base : Layer.provideMerge(own as unknown as Layer.Layer<never, unknown>, base)
@@ -83,7 +91,7 @@ export const make = (env: Environment) => {
     )
   return Command.make("pandaflow", runOptions, (options) => Effect.flatMap(env.reference, (module) => runModule(env, module, options))).pipe(
     Command.withDescription(
-      "Streams randomuser.me users through Redpanda into Postgres and Cassandra: its ingest on a schedule, the consume job always on."
+      "Typed streaming pipelines on Redpanda. Without a subcommand it runs the reference pipeline (randomuser.me users into Postgres and Cassandra); `run <file>` runs yours. --once ingests, consumes everything and exits; otherwise the ingest runs on --cron and the consume job stays on."
     ),
     Command.withSubcommands([run, Dags.command])
   )
@@ -103,6 +111,8 @@ export const explain = (e: unknown): string | undefined => {
     case "InvalidTopic":
     case "PostgresClientError":
     case "CassandraClientError":
+    case "InvalidPipeline":
+    case "TableMismatch":
       return `pandaflow: ${e._tag}: ${message}`
     case "ModuleError":
       return `pandaflow run: ${"file" in e ? String(e.file) : ""} ${message}`
@@ -110,6 +120,18 @@ export const explain = (e: unknown): string | undefined => {
       return `pandaflow: SinkError (${"sink" in e ? String(e.sink) : "sink"}): ${message}`
     case "ControlError":
       return "" // `pandaflow dags` already said what went wrong
+    // @effect/cli's validation errors: it already printed what was wrong with the arguments.
+    case "CommandMismatch":
+    case "CorrectedFlag":
+    case "InvalidArgument":
+    case "InvalidValue":
+    case "MissingFlag":
+    case "MissingValue":
+    case "MissingSubcommand":
+    case "MultipleValuesDetected":
+    case "NoBuiltInMatch":
+    case "UnclusteredFlag":
+      return ""
     default:
       return undefined
   }

@@ -20,7 +20,8 @@ export interface RunOptions {
   readonly records: number
   readonly seed: string
   readonly pageSize: number
-  readonly partitions: number
+  /** Partitions of new topics; the topic's own count when absent. */
+  readonly partitions: number | undefined
   readonly groupId: string
   readonly progressSeconds: number
 }

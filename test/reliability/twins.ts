@@ -8,9 +8,10 @@
  */
 import { Chunk, Clock, type Duration, Effect, Fiber, Layer, type Option, Ref, Schema, Stream, TestClock } from "effect"
 import * as RandomUserPipeline from "../../examples/randomuser/pipeline.js"
-import { fromUser, type UserRow } from "../../examples/randomuser/UserRow.js"
+import { fromUser, UserRow } from "../../examples/randomuser/UserRow.js"
 import * as FakeUsers from "../../layers/FakeUsers.js"
 import * as RandomUser from "../../layers/RandomUser.js"
+import * as PostgresSink from "../../layers/PostgresSink.js"
 import type * as MemorySink from "../../layers/MemorySink.js"
 import * as TestDriver from "../../layers/TestDriver.js"
 import { type Batch, Broker, type BrokerService, type ConsumedRecord, type ProducerRecord } from "../../src/Broker.js"
@@ -244,7 +245,8 @@ export interface DoublesOptions extends TestDriver.Options {
 export const onDoubles = (options: DoublesOptions = {}) =>
   Effect.gen(function*() {
     const driver = yield* TestDriver.make(RandomUserPipeline.make(), options)
-    const memory = yield* driver.sink("postgres")
+    // The reference pipeline's Postgres table, typed: its memory double holds UserRows.
+    const memory = yield* driver.sink(PostgresSink.table({ name: "users", schema: UserRow, key: "id" }))
     const { controls, sink } = yield* instrumented(options.inner === undefined ? memory : options.inner(memory))
     const { broker, trace } = yield* traced(driver.broker)
     const pipeline = Pipeline.withSinks(driver.pipeline, [RowSink.make(sink)])

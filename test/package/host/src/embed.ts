@@ -65,7 +65,7 @@ const underTestDriver = Effect.gen(function*() {
     { sensor: "probe", at: "2026-01-02T00:01:00.000Z", celsius: -300 }
   ])
   yield* driver.run
-  return yield* driver.rows("postgres")
+  return yield* driver.rows(table)
 }).pipe(Effect.provide(TestContext.TestContext))
 
 // What every run must store, computed without pandaflow.
