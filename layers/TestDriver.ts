@@ -86,7 +86,10 @@ const isTable = <B>(t: TableSchema.Any | undefined): t is TableSchema.TableSchem
 
 /**
  * A driver for `pipeline`. Sinks without a table (your own `RowSink.make`) are kept as
- * they are; the services they or the transform need are the test's to provide.
+ * they are; the services they or the transform need are the test's to provide. The
+ * driver's type drops `SqlClient` and `CassandraClient` from what the pipeline needs,
+ * since the table sinks that asked for them are replaced: a sink of your own that needs
+ * one of them still gets it only if the test provides it.
  */
 export const make = <W, B, ESource, RSource, RTransform, ESink, RSink>(
   pipeline: Pipeline.Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
