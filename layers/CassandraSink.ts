@@ -3,9 +3,10 @@
  * prepared insert, `executeConcurrent` keeping up to 64 in flight.
  *
  * At start-up the keyspace and table are created if missing, or the table is checked
- * against the schema (`system_schema.columns`): a column the schema gained is added, a
- * column of an incompatible type fails with a `Rejected` error naming keyspace.table, the
- * column and both types. The DDL and the check are in `TableCql`.
+ * against the schema (`system_schema.columns`): an optional column the schema gained is
+ * added; a column of an incompatible type, a new required column or another key fails
+ * with `TableMismatch`, naming keyspace.table, the column and both types. The DDL and the
+ * check are in `TableCql`.
  *
  * For the classic pipeline's `spark_streams.created_users`, use the `ClassicRow` schema.
  *
@@ -67,7 +68,7 @@ const decode = (column: TableSchema.Column, value: unknown): unknown => {
 /**
  * Creates the keyspace and table if they are missing, or checks the table against the
  * schema, and returns the sink. Fails `Rejected` if Cassandra is off (`table(…).build`
- * returns `RowSink.off` instead).
+ * returns `RowSink.off` instead), `TableMismatch` if the table does not fit the schema.
  *
  * Cassandra inserts are upserts, so `write` is idempotent; it is not atomic. Rows the
  * table would refuse are caught before any is sent (`table.is` and the kind checks of
@@ -79,11 +80,11 @@ const decode = (column: TableSchema.Column, value: unknown): unknown => {
 export const make = <A>(
   table: TableSchema.TableSchema<A>,
   options: Options = {}
-): Effect.Effect<RowSink.ReadableSink<A>, SinkError, CassandraClient> =>
+): Effect.Effect<RowSink.ReadableSink<A>, SinkError | TableSchema.TableMismatch, CassandraClient> =>
   Effect.gen(function*() {
+    const name = options.sinkName ?? "cassandra"
     const { client, keyspace: defaultKeyspace } = yield* Effect.mapError(connected, (e) =>
       new SinkError({ sink: name, reason: e.reason === "Unavailable" ? "Unavailable" : "Rejected", message: e.message, cause: e }))
-    const name = options.sinkName ?? "cassandra"
     const keyspace = options.keyspace ?? defaultKeyspace
     const concurrency = Math.max(1, options.concurrency ?? 64)
     const replicationFactor = Math.max(1, Math.trunc(options.replicationFactor ?? 1))
@@ -108,7 +109,9 @@ export const make = <A>(
       }))
     })
     const { add, problems } = TableCql.plan(keyspace, table, existing)
-    if (problems.length > 0) return yield* new SinkError({ sink: name, reason: "Rejected", message: problems.join("; ") })
+    if (problems.length > 0) {
+      return yield* new TableSchema.TableMismatch({ table: `${keyspace}.${table.name}`, message: problems.join("; ") })
+    }
     for (const column of add) yield* run(() => client.execute(TableCql.addColumnStatement(keyspace, table, column)))
 
     const insert = TableCql.insertStatement(keyspace, table)
@@ -161,7 +164,7 @@ export const make = <A>(
  */
 export const table = <A, I>(
   options: TableSchema.Options<A, I> & Options
-): RowSink.Definition<A, SinkError, CassandraClient> & { readonly table: TableSchema.TableSchema<A> } => {
+): RowSink.Definition<A, SinkError | TableSchema.TableMismatch, CassandraClient> & { readonly table: TableSchema.TableSchema<A> } => {
   const described = TableSchema.make(options)
   const name = options.sinkName ?? "cassandra"
   const sinkOptions: Options = {
@@ -170,9 +173,10 @@ export const table = <A, I>(
     replicationFactor: options.replicationFactor,
     concurrency: options.concurrency
   }
-  const build: Effect.Effect<RowSink.RowSink<A> | RowSink.Off, SinkError, CassandraClient> = Effect.flatMap(
+  type Built = Effect.Effect<RowSink.RowSink<A> | RowSink.Off, SinkError | TableSchema.TableMismatch, CassandraClient>
+  const build: Built = Effect.flatMap(
     CassandraClient,
-    (client): Effect.Effect<RowSink.RowSink<A> | RowSink.Off, SinkError, CassandraClient> =>
+    (client): Built =>
       client._tag === "Off" ? Effect.succeed(RowSink.off(name, client.reason)) : make(described, sinkOptions)
   )
   return { name, table: described, build }

@@ -10,8 +10,12 @@
  *
  * At start-up the table is created if missing, or checked against the schema: an
  * optional column the schema gained is added, anything else that does not fit fails
- * with a `Rejected` error naming the table, the column and both types. The DDL and the
+ * with `TableMismatch`, naming the table, the column and both types. The DDL and the
  * check are in `TableSql`.
+ *
+ * Like the memory double and the Cassandra sink, a batch with a row its schema refuses
+ * (`table.is`: refinements such as `Schema.maxLength` included, not only the column
+ * kinds) is `Rejected` before anything is sent.
  *
  * @since 0.1.0
  */
@@ -55,11 +59,12 @@ const rejected = (sink: string, message: string) => new SinkError({ sink, reason
 /**
  * Creates the table if it is missing, or checks it against the schema (adding optional
  * columns the schema gained), and returns the sink. Needs no migration table or files.
+ * A table that does not fit the schema fails with `TableMismatch`.
  */
 export const make = <A>(
   table: TableSchema.TableSchema<A>,
   options: Options = {}
-): Effect.Effect<RowSink.ReadableSink<A>, SinkError, SqlClient> =>
+): Effect.Effect<RowSink.ReadableSink<A>, SinkError | TableSchema.TableMismatch, SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const name = options.sinkName ?? "postgres"
@@ -81,7 +86,7 @@ export const make = <A>(
       primaryKey.map((k) => k.name),
       new Map(resolved.map((r) => [r.given, r.resolved]))
     )
-    if (problems.length > 0) return yield* rejected(name, problems.join("; "))
+    if (problems.length > 0) return yield* new TableSchema.TableMismatch({ table: table.name, message: problems.join("; ") })
     for (const column of add) yield* run(TableSql.addColumnStatement(table, column))
 
     const statement = TableSql.upsertStatement(table)
@@ -103,7 +108,7 @@ export const make = <A>(
       return params
     }
 
-    const writeChunk = (rows: ReadonlyArray<A>) =>
+    const writeChunk = (rows: ReadonlyArray<A>): Effect.Effect<void, SinkError> =>
       Effect.suspend(() => {
         const params = encode(rows)
         return params instanceof SinkError
@@ -113,6 +118,9 @@ export const make = <A>(
 
     const write = (rows: ReadonlyArray<A>): Effect.Effect<void, SinkError> => {
       if (rows.length === 0) return Effect.void
+      // What the schema refuses (refinements too), as the other sinks: one pass, no Effect a row.
+      const mismatch = RowValues.firstMismatch(table, rows)
+      if (mismatch !== undefined) return Effect.fail(rejected(name, mismatch))
       // ON CONFLICT DO UPDATE refuses a key twice in one statement (SQLSTATE 21000), and
       // two chunks of one batch must not fight over a key: keep the last row a key.
       const unique = TableSchema.lastPerKey(rows, table.keyOf)
@@ -142,12 +150,12 @@ export const make = <A>(
 /**
  * A Postgres sink of a table described by a schema, as a pipeline lists it:
  * `PostgresSink.table({ name: "users", schema: UserRow, key: "id" })`. The table is
- * created or checked when the consume job starts. Throws `TableSchemaError` for a schema
- * that cannot be a table.
+ * created or checked when the consume job starts (failing with `TableMismatch` if it does
+ * not fit the schema). Throws `TableSchemaError` for a schema that cannot be a table.
  */
 export const table = <A, I>(
   options: TableSchema.Options<A, I> & Options
-): RowSink.Definition<A, SinkError, SqlClient> & { readonly table: TableSchema.TableSchema<A> } => {
+): RowSink.Definition<A, SinkError | TableSchema.TableMismatch, SqlClient> & { readonly table: TableSchema.TableSchema<A> } => {
   const described = TableSchema.make(options)
   const name = options.sinkName ?? "postgres"
   return { name, table: described, build: make(described, { sinkName: name, chunkSize: options.chunkSize }) }

@@ -8,7 +8,7 @@
  *
  * @since 0.2.0
  */
-import { Schema, SchemaAST } from "effect"
+import { Either, ParseResult, Schema, SchemaAST } from "effect"
 import type * as TableSchema from "../src/TableSchema.js"
 
 /** A column plus how its NULL reads back. */
@@ -74,9 +74,44 @@ export const describeKey = (table: TableSchema.Any, row: unknown): string => {
   return table.key.map((k) => `${k} ${JSON.stringify(String(record[k]))}`).join(", ")
 }
 
+// The first field of a row its schema refuses, and why; only on the slow path (after
+// `table.is` said no), so nothing is precomputed.
+const failingField = (table: TableSchema.Any, row: unknown): string => {
+  let ast = SchemaAST.typeAST(table.schema.ast)
+  while (ast._tag === "Refinement") ast = ast.from
+  const record = typeof row === "object" && row !== null ? (row as Record<PropertyKey, unknown>) : undefined
+  if (record !== undefined && ast._tag === "TypeLiteral") {
+    for (const p of ast.propertySignatures) {
+      if (p.isOptional && !Object.prototype.hasOwnProperty.call(record, p.name)) continue
+      const checked = ParseResult.validateEither(Schema.make(p.type))(record[p.name])
+      if (Either.isLeft(checked)) {
+        return `: field ${String(p.name)}: ${ParseResult.TreeFormatter.formatIssueSync(checked.left)}`
+      }
+    }
+  }
+  // Every field passes on its own: a check of the whole row (a filter on the struct) failed.
+  const whole = ParseResult.validateEither(Schema.typeSchema(table.schema))(row)
+  return Either.isLeft(whole) ? `: ${ParseResult.TreeFormatter.formatIssueSync(whole.left)}` : ""
+}
+
+/**
+ * The first row of a batch its schema rejects (`table.is`), naming the row's key and the
+ * first failing field; `undefined` if every row passes. One pass of `table.is`.
+ */
+export const firstMismatch = <A>(table: TableSchema.TableSchema<A>, rows: ReadonlyArray<A>): string | undefined => {
+  const is = table.is
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]
+    if (!is(row)) {
+      return `row ${i} (${describeKey(table, row)}) does not match the schema of table ${table.name}${failingField(table, row)}`
+    }
+  }
+  return undefined
+}
+
 /**
  * The first row of a batch the table refuses, with the reason: a row its schema rejects
- * (`table.is`) or a value no column of its kind can hold.
+ * (`table.is`, as `firstMismatch` words it) or a value no column of its kind can hold.
  */
 export const firstRefused = <A>(
   table: TableSchema.TableSchema<A>,
@@ -84,7 +119,9 @@ export const firstRefused = <A>(
 ): string | undefined => {
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]
-    if (!table.is(row)) return `row ${i} (${describeKey(table, row)}) does not match the schema of table ${table.name}`
+    if (!table.is(row)) {
+      return `row ${i} (${describeKey(table, row)}) does not match the schema of table ${table.name}${failingField(table, row)}`
+    }
     const record = row as Record<string, unknown>
     for (const column of table.columns) {
       const problem = valueProblem(column, record[column.name])

@@ -71,11 +71,14 @@ export interface ExistingColumn {
 export interface Plan {
   /** One-line reasons the table cannot hold the schema's rows; empty if it can. */
   readonly problems: ReadonlyArray<string>
-  /** Columns the schema gained: added. */
+  /** Optional columns the schema gained: added. */
   readonly add: ReadonlyArray<TableSchema.Column>
 }
 
-/** Compares an existing table with the schema. */
+/**
+ * Compares an existing table with the schema: an optional field the schema gained is a
+ * column to add; a required one is refused (stored rows have no value for it).
+ */
 export const plan = (keyspace: string, table: TableSchema.Any, existing: ReadonlyArray<ExistingColumn>): Plan => {
   const qualified = `${keyspace}.${table.name}`
   const problems: Array<string> = []
@@ -86,7 +89,14 @@ export const plan = (keyspace: string, table: TableSchema.Any, existing: Readonl
     const wanted = typeOf(column)
     if (found === undefined) {
       if (table.key.includes(column.name)) continue // reported with the key below
-      add.push(column)
+      // Rows already stored would read back without a required field: refused, as in Postgres.
+      if (column.nullable) add.push(column)
+      else {
+        problems.push(
+          `table ${qualified}: column ${column.name} is missing in the database but the schema requires it (${wanted} NOT NULL); ` +
+            "make the field optional, or add the column with a default by hand"
+        )
+      }
       continue
     }
     const accepted = column.override.cassandra === undefined ? acceptedTypes[column.kind] : [normalise(wanted)]

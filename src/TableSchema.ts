@@ -3,10 +3,16 @@
  * Cassandra, the in-memory double, and later ones) derives its DDL and writes from.
  *
  * Column types come from the schema's type side: `Schema.String` → text, `Schema.UUID` →
- * uuid, `Schema.Int` → integer (64-bit), `Schema.Number` → double, `Schema.Boolean` →
- * boolean, `Schema.Date` / `Schema.DateFromSelf` → timestamp, literals → text, structs and
- * arrays → json. An optional field or one that admits `null` is a nullable column.
- * Annotate a field with `ColumnType` to choose a database type yourself.
+ * uuid, `Schema.Int` or any number refined with `Schema.int()` → integer (64-bit),
+ * `Schema.Number` → double, `Schema.Boolean` → boolean, `Schema.Date` /
+ * `Schema.DateFromSelf` → timestamp, literals → text, structs and arrays → json. An
+ * optional field or one that admits `null` is a nullable column. Annotate a field with
+ * `ColumnType` to choose a database type yourself. Other declared types (`DateTimeUtc`,
+ * `Option`, classes…) cannot be stored and are refused, unless the field has a
+ * `ColumnType` annotation (then they are stored as json).
+ *
+ * Table and column names must be plain lower-case identifiers that are not reserved
+ * words in PostgreSQL 15 or CQL (Cassandra 4/5), so no statement ever needs quoting.
  *
  * @since 0.2.0
  */
@@ -70,6 +76,65 @@ export interface Options<A, I> {
 /** The schema cannot be stored as a table; the message names the table and field. */
 export class TableSchemaError extends Data.TaggedError("TableSchemaError")<{ readonly message: string }> {}
 
+/**
+ * An existing table does not fit the schema (a column of another type, a required column
+ * missing, another primary key…): found when a sink starts. `table` is the table as the
+ * database names it (`keyspace.table` in Cassandra); the message names the table, the
+ * column and both types. Not a poison row: no batch can be written until the table or
+ * the schema is changed.
+ */
+export class TableMismatch extends Data.TaggedError("TableMismatch")<{
+  readonly table: string
+  readonly message: string
+}> {}
+
+const plainIdentifier = /^[a-z_][a-z0-9_]{0,47}$/
+
+/**
+ * Reserved words no table or column may be named: PostgreSQL 15's "reserved" and
+ * "reserved (can be function or type)" key words (`pg_get_keywords()` catcodes R and T,
+ * read from PostgreSQL 15.18) and Cassandra's CQL reserved keywords
+ * (`org/apache/cassandra/cql3/reserved_keywords.txt`, Cassandra 5.0.6; 4.x has the same).
+ */
+export const reservedWords: {
+  readonly postgres: ReadonlySet<string>
+  readonly cql: ReadonlySet<string>
+} = {
+  postgres: new Set(
+    ("all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate " +
+      "collation column concurrently constraint create cross current_catalog current_date current_role " +
+      "current_schema current_time current_timestamp current_user default deferrable desc distinct do else end " +
+      "except false fetch for foreign freeze from full grant group having ilike in initially inner intersect into " +
+      "is isnull join lateral leading left like limit localtime localtimestamp natural not notnull null offset on " +
+      "only or order outer overlaps placing primary references returning right select session_user similar some " +
+      "symmetric table tablesample then to trailing true union unique user using variadic verbose when where window " +
+      "with").split(" ")
+  ),
+  cql: new Set(
+    ("add allow alter and apply asc authorize batch begin by columnfamily create delete desc describe drop entries " +
+      "execute from full grant if in index infinity insert into is keyspace limit materialized modify nan " +
+      "norecursive not null of on or order primary rename revoke schema select set table to token truncate " +
+      "unlogged update use using view where with").split(" ")
+  )
+}
+
+/** Where a name is reserved: `PostgreSQL`, `CQL`, both, or `undefined` if it is free. */
+export const reservedIn = (name: string): string | undefined => {
+  const lower = name.toLowerCase()
+  const where = [
+    ...(reservedWords.postgres.has(lower) ? ["PostgreSQL"] : []),
+    ...(reservedWords.cql.has(lower) ? ["CQL"] : [])
+  ]
+  return where.length === 0 ? undefined : where.join(" and ")
+}
+
+const alternatives = (word: string): string =>
+  [`${word}_`, `${word}s`, `${word}_value`]
+    .filter((n) => plainIdentifier.test(n) && reservedIn(n) === undefined)
+    .slice(0, 2)
+    .map((n) => JSON.stringify(n))
+    .join(" or ")
+
 const identifiers: Record<string, ColumnKind> = {
   UUID: "uuid",
   Int: "integer",
@@ -84,11 +149,21 @@ interface Derived {
   readonly nullable: boolean
 }
 
+// Thrown by `kindOf` for a declared type no column kind holds; `columnsOf` names the field.
+class Unstorable {
+  constructor(readonly type: string) {}
+}
+
+const nameOf = (ast: SchemaAST.AST): string =>
+  Option.getOrElse(SchemaAST.getIdentifierAnnotation(ast), () => Option.getOrElse(SchemaAST.getTitleAnnotation(ast), () => String(ast)))
+
 const kindOf = (ast: SchemaAST.AST): Derived => {
   const id = Option.getOrUndefined(SchemaAST.getIdentifierAnnotation(ast))
   if (id !== undefined && identifiers[id] !== undefined) return { kind: identifiers[id], nullable: false }
   switch (ast._tag) {
     case "Refinement":
+      // `Schema.int()` on any number, not just the `Schema.Int` identifier.
+      if (ast.annotations[SchemaAST.SchemaIdAnnotationId] === Schema.IntSchemaId) return { kind: "integer", nullable: false }
       return kindOf(ast.from)
     case "StringKeyword":
     case "TemplateLiteral":
@@ -103,7 +178,9 @@ const kindOf = (ast: SchemaAST.AST): Derived => {
         ? { kind: "text", nullable: true }
         : { kind: typeof ast.literal === "number" ? "double" : typeof ast.literal === "boolean" ? "boolean" : "text", nullable: false }
     case "Declaration":
-      return { kind: "json", nullable: false }
+      // Dates are mapped above; any other declared type (DateTimeUtc, Option, a class…)
+      // would be stored as JSON and read back as something else.
+      throw new Unstorable(nameOf(ast))
     case "Union": {
       const members = ast.types.filter((t) => t._tag !== "UndefinedKeyword" && !(t._tag === "Literal" && t.literal === null))
       const nullable = members.length < ast.types.length
@@ -119,24 +196,58 @@ const kindOf = (ast: SchemaAST.AST): Derived => {
   }
 }
 
-const overrideOf = (ast: SchemaAST.AST): ColumnTypeOverride =>
-  Option.getOrElse(SchemaAST.getAnnotation<ColumnTypeOverride>(ast, ColumnType), () => ({}))
+// The annotation on the field as written: also through refinements added after it
+// (`.annotations(…).pipe(Schema.maxLength(3))`) and on a transformation, whose type side
+// does not carry it.
+const overrideIn = (ast: SchemaAST.AST | undefined): ColumnTypeOverride | undefined => {
+  for (let a = ast; a !== undefined;) {
+    const found = Option.getOrUndefined(SchemaAST.getAnnotation<ColumnTypeOverride>(a, ColumnType))
+    if (found !== undefined) return found
+    a = a._tag === "Refinement" ? a.from : a._tag === "Transformation" ? a.to : undefined
+  }
+  return undefined
+}
 
-/** The columns of a struct schema, in field order. Throws `TableSchemaError` for other schemas. */
+// The struct's fields as written (encoded side), by name: for annotations and type names.
+const writtenFields = (ast: SchemaAST.AST): ReadonlyMap<PropertyKey, SchemaAST.AST> => {
+  let a = ast
+  while (a._tag === "Refinement" || a._tag === "Transformation") a = a._tag === "Refinement" ? a.from : a.to
+  return new Map(a._tag === "TypeLiteral" ? a.propertySignatures.map((p) => [p.name, p.type]) : [])
+}
+
+/**
+ * The columns of a struct schema, in field order. Throws `TableSchemaError` for other
+ * schemas and for a field of a declared type no column kind holds (unless annotated with
+ * `ColumnType`).
+ */
 export const columnsOf = (table: string, schema: Schema.Schema.Any): ReadonlyArray<Column> => {
   let ast = SchemaAST.typeAST(schema.ast)
   while (ast._tag === "Refinement") ast = ast.from
   if (ast._tag !== "TypeLiteral") {
     throw new TableSchemaError({ message: `table ${table}: the row schema must be a Schema.Struct, got ${ast._tag}` })
   }
+  const written = writtenFields(schema.ast)
   return ast.propertySignatures.map((p) => {
     if (typeof p.name !== "string") throw new TableSchemaError({ message: `table ${table}: field names must be strings` })
-    const derived = kindOf(p.type)
-    return { name: p.name, kind: derived.kind, nullable: p.isOptional || derived.nullable, override: overrideOf(p.type) }
+    const override = overrideIn(written.get(p.name)) ?? overrideIn(p.type)
+    let derived: Derived
+    try {
+      derived = kindOf(p.type)
+    } catch (e) {
+      if (!(e instanceof Unstorable)) throw e
+      if (override === undefined) {
+        const w = written.get(p.name)
+        const type = w !== undefined && w._tag === "Transformation" ? nameOf(w) : e.type
+        throw new TableSchemaError({
+          message: `table ${table}: column ${p.name}: type ${type} cannot be stored; use Schema.Date / Schema.DateFromSelf ` +
+            "for a point in time, or annotate the field with a ColumnType to store it as JSON"
+        })
+      }
+      derived = { kind: "json", nullable: Schema.is(Schema.make(p.type))(null) }
+    }
+    return { name: p.name, kind: derived.kind, nullable: p.isOptional || derived.nullable, override: override ?? {} }
   })
 }
-
-const plainIdentifier = /^[a-z_][a-z0-9_]{0,47}$/
 
 /**
  * Describes a table. Names must be plain lower-case identifiers (so no quoting is ever
@@ -147,10 +258,23 @@ export const make = <A, I>(options: Options<A, I>): TableSchema<A> => {
   if (!plainIdentifier.test(name)) {
     throw new TableSchemaError({ message: `table name ${JSON.stringify(name)} is not a plain lower-case identifier (a-z, 0-9, _)` })
   }
+  const tableReserved = reservedIn(name)
+  if (tableReserved !== undefined) {
+    throw new TableSchemaError({
+      message: `table name ${JSON.stringify(name)} is a reserved word in ${tableReserved}; choose another name, e.g. ${alternatives(name)}`
+    })
+  }
   const columns = columnsOf(name, options.schema)
   for (const c of columns) {
     if (!plainIdentifier.test(c.name)) {
       throw new TableSchemaError({ message: `table ${name}: column ${JSON.stringify(c.name)} is not a plain lower-case identifier` })
+    }
+    const reserved = reservedIn(c.name)
+    if (reserved !== undefined) {
+      throw new TableSchemaError({
+        message: `table ${name}: column ${JSON.stringify(c.name)} is a reserved word in ${reserved}; ` +
+          `rename the field, e.g. ${alternatives(c.name)}`
+      })
     }
   }
   const key: ReadonlyArray<string> = typeof options.key === "string" ? [options.key] : [...options.key]

@@ -27,6 +27,20 @@ export const KindsRow = Schema.Struct({
 /** @since 0.2.0 */
 export type KindsRow = typeof KindsRow.Type
 
+/**
+ * A row with refinements the column types do not express: a text of at most 3
+ * characters, a positive integer, a pattern. Every sink refuses what `table.is` refuses.
+ */
+export const RefinedRow = Schema.Struct({
+  id: Schema.UUID,
+  code: Schema.String.pipe(Schema.maxLength(3)),
+  qty: Schema.Int.pipe(Schema.positive()),
+  sku: Schema.String.pipe(Schema.pattern(/^[A-Z]{2}-[0-9]+$/))
+})
+
+/** @since 0.2.0 */
+export type RefinedRow = typeof RefinedRow.Type
+
 /** One table the contract runs on. */
 export interface Fixture<A> {
   readonly label: string
@@ -112,5 +126,12 @@ export const fixtures = (suffix: string) => {
     refused: (row) => ({ ...row, id: "not-a-uuid" }),
     id: (row) => row.id
   }
-  return { kinds, users, classic }
+  const refined = TableSchema.make({ name: `c_refined_${suffix}`, schema: RefinedRow, key: "id" })
+  return { kinds, users, classic, refined }
+}
+
+/** `count` rows of `RefinedRow` that pass its refinements. */
+export const refinedRows = (count: number, seed: number): Array<RefinedRow> => {
+  const next = prng(seed)
+  return Array.from({ length: count }, (_, i): RefinedRow => ({ id: uuid(next), code: "abc".slice(0, 1 + (i % 3)), qty: i + 1, sku: `AB-${i}` }))
 }

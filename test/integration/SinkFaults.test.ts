@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql/SqlClient"
-import { Duration, Effect, Either, Exit, Layer, Redacted, Scope } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Layer, Redacted, Scope } from "effect"
 import * as CassandraClient from "../../layers/CassandraClient.js"
 import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as EmbeddedPostgres from "../../layers/EmbeddedPostgres.js"
@@ -20,7 +20,7 @@ const users = (name: string) => TableSchema.make({ name, schema: UserRow, key: "
 
 interface Failure {
   readonly _tag: string
-  readonly reason: string
+  readonly reason?: string | undefined
   readonly message: string
 }
 
@@ -119,6 +119,22 @@ describe("CassandraClient faults", () => {
       expect(Either.isLeft(result) && result.left._tag === "CassandraClientError" && result.left.reason).toBe("Off")
       if (Either.isLeft(result)) {
         expect(result.left.message).toBe("Cassandra is off: embedded mode: set PANDAFLOW_CASSANDRA_CONTACT_POINTS to use Cassandra")
+      }
+    }))
+
+  it.live("CassandraSink.make on a client switched off fails with a SinkError naming the reason (not a defect)", () =>
+    Effect.gen(function*() {
+      const off = CassandraClient.layerOff("embedded mode: no Cassandra here")
+      const exit = yield* Effect.exit(
+        Effect.scoped(Effect.provide(CassandraSink.make(users("users_off_direct"), { sinkName: "classic" }), off))
+      )
+      // A defect (a ReferenceError, say) would not be a failure: check the cause first.
+      expect(Exit.isFailure(exit) && Cause.isFailType(exit.cause), String(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")).toBe(true)
+      const result = yield* Effect.either(exit)
+      expectReason(result, "Rejected")
+      if (Either.isLeft(result) && result.left._tag === "SinkError") {
+        expect(result.left.sink).toBe("classic")
+        expect(result.left.message).toBe("Cassandra is off: embedded mode: no Cassandra here")
       }
     }))
 })

@@ -118,6 +118,112 @@ describe("TableSchema.make", () => {
     )
   })
 
+  it("refuses table and column names reserved in PostgreSQL or CQL, suggesting another name", () => {
+    const S = Schema.Struct({ id: Schema.String })
+    expectError(
+      () => TableSchema.make({ name: "order", schema: S, key: "id" }),
+      "table name \"order\" is a reserved word in PostgreSQL and CQL; choose another name, e.g. \"order_\" or \"orders\""
+    )
+    expectError(
+      () => TableSchema.make({ name: "user", schema: S, key: "id" }),
+      "table name \"user\" is a reserved word in PostgreSQL; choose another name, e.g. \"user_\" or \"users\""
+    )
+    expectError(
+      () => TableSchema.make({ name: "orders", schema: Schema.Struct({ id: Schema.String, user: Schema.String }), key: "id" }),
+      "table orders: column \"user\" is a reserved word in PostgreSQL; rename the field, e.g. \"user_\" or \"users\""
+    )
+    // CQL only (PostgreSQL accepts these), PostgreSQL only (a "can be function or type" word).
+    expectError(
+      () => TableSchema.make({ name: "t", schema: Schema.Struct({ id: Schema.String, token: Schema.String }), key: "id" }),
+      "table t: column \"token\" is a reserved word in CQL; rename the field, e.g. \"token_\" or \"tokens\""
+    )
+    expectError(
+      () => TableSchema.make({ name: "t", schema: Schema.Struct({ id: Schema.String, left: Schema.String }), key: "id" }),
+      "table t: column \"left\" is a reserved word in PostgreSQL; rename the field, e.g. \"left_\" or \"lefts\""
+    )
+    // Both lists as published: PostgreSQL 15 has 100 (reserved + can be function or type), CQL 57.
+    expect(TableSchema.reservedWords.postgres.size).toBe(100)
+    expect(TableSchema.reservedWords.cql.size).toBe(57)
+    for (const word of ["select", "table", "limit", "offset", "check", "default", "end", "is", "verbose"]) {
+      expect(TableSchema.reservedIn(word), word).toContain("PostgreSQL")
+    }
+    for (const word of ["keyspace", "token", "nan", "infinity", "materialized", "norecursive", "columnfamily"]) {
+      expect(TableSchema.reservedIn(word), word).toBe("CQL")
+    }
+    // Key words that are not reserved in either stay usable.
+    for (const word of ["id", "key", "name", "count", "value", "date", "text", "type", "status", "users", "at", "line"]) {
+      expect(TableSchema.reservedIn(word), word).toBeUndefined()
+    }
+    expect(TableSchema.make({ name: "orders", schema: Schema.Struct({ id: Schema.String, count: Schema.Int }), key: "id" }).name)
+      .toBe("orders")
+  })
+
+  it("any int-refined number is an integer column, not only Schema.Int", () => {
+    const t = TableSchema.make({
+      name: "t",
+      schema: Schema.Struct({
+        id: Schema.Number.pipe(Schema.int()),
+        a: Schema.Number.pipe(Schema.int(), Schema.positive()),
+        b: Schema.Int.pipe(Schema.between(1, 9)),
+        c: Schema.NonNegativeInt,
+        d: Schema.optional(Schema.Number.pipe(Schema.int())),
+        e: Schema.NumberFromString.pipe(Schema.int()),
+        f: Schema.Number.pipe(Schema.positive())
+      }),
+      key: "id"
+    })
+    expect(t.columns.map((c) => [c.name, c.kind, c.nullable])).toEqual([
+      ["id", "integer", false],
+      ["a", "integer", false],
+      ["b", "integer", false],
+      ["c", "integer", false],
+      ["d", "integer", true],
+      ["e", "integer", false],
+      ["f", "double", false]
+    ])
+  })
+
+  it("refuses a declared type it cannot store (DateTimeUtc, Option…) unless the field has a ColumnType", () => {
+    expectError(
+      () => TableSchema.make({ name: "t", schema: Schema.Struct({ id: Schema.String, at: Schema.DateTimeUtc }), key: "id" }),
+      "table t: column at: type DateTimeUtc cannot be stored; use Schema.Date / Schema.DateFromSelf for a point in time, " +
+        "or annotate the field with a ColumnType to store it as JSON"
+    )
+    expectError(
+      () => TableSchema.make({ name: "t", schema: Schema.Struct({ id: Schema.String, at: Schema.DateTimeUtcFromSelf }), key: "id" }),
+      "table t: column at: type DateTimeUtcFromSelf cannot be stored; use Schema.Date / Schema.DateFromSelf for a point in time, " +
+        "or annotate the field with a ColumnType to store it as JSON"
+    )
+    expectError(
+      () =>
+        TableSchema.make({
+          name: "t",
+          schema: Schema.Struct({ id: Schema.String, at: Schema.NullOr(Schema.OptionFromSelf(Schema.String)) }),
+          key: "id"
+        }),
+      "table t: column at: type Option<string> cannot be stored; use Schema.Date / Schema.DateFromSelf for a point in time, " +
+        "or annotate the field with a ColumnType to store it as JSON"
+    )
+    const override = { postgres: "jsonb" }
+    const t = TableSchema.make({
+      name: "t",
+      schema: Schema.Struct({
+        id: Schema.String,
+        at: Schema.DateTimeUtc.annotations({ [TableSchema.ColumnType]: override }),
+        was: Schema.DateTimeUtcFromSelf.annotations({ [TableSchema.ColumnType]: override }),
+        // The annotation still counts under a refinement added after it.
+        code: Schema.String.annotations({ [TableSchema.ColumnType]: { postgres: "varchar(3)" } }).pipe(Schema.maxLength(3))
+      }),
+      key: "id"
+    })
+    expect(t.columns.map((c) => [c.name, c.kind, c.nullable, c.override])).toEqual([
+      ["id", "text", false, {}],
+      ["at", "json", false, override],
+      ["was", "json", false, override],
+      ["code", "text", false, { postgres: "varchar(3)" }]
+    ])
+  })
+
   it("keyOf lower-cases uuids and joins composite keys; is checks rows; lastPerKey keeps the latest", () => {
     const row = { id: "F0F8FAD5-D9CB-469F-A165-70867728950E", name: "x" }
     const t = TableSchema.make({ name: "t", schema: Schema.Struct({ id: Schema.UUID, name: Schema.String }), key: "id" })
@@ -182,5 +288,17 @@ describe("DDL derived from a TableSchema", () => {
     ])
     expect(plan.add.map((c) => c.name)).toEqual(["note"])
     expect(plan.problems).toEqual(["table ks.orders: column total_cents is text in the database but the schema says bigint"])
+  })
+
+  it("Cassandra check: refuses a new required field with Postgres's wording, adds only optional ones", () => {
+    const plan = TableCql.plan("ks", small, [{ name: "id", type: "uuid", kind: "partition_key" }])
+    expect(plan.add.map((c) => c.name)).toEqual(["note"])
+    expect(plan.problems).toEqual([
+      "table ks.orders: column total_cents is missing in the database but the schema requires it (bigint NOT NULL); " +
+      "make the field optional, or add the column with a default by hand"
+    ])
+    // The same wording as TableSql's, but for the keyspace-qualified name.
+    const pg = TableSql.plan(small, [{ name: "id", type: "uuid", nullable: false, has_default: false }], ["id"], new Map())
+    expect(plan.problems[0]).toBe(pg.problems[0]!.replace("table orders:", "table ks.orders:"))
   })
 })
