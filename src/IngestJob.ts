@@ -46,8 +46,12 @@ export const task = <W, B, ESource, RSource, RTransform, ESink, RSink>(
     run: (ctx) =>
       Pipeline.ingest(pipeline, { records: options.records, seed: seedOf(options.seed, ctx.slot), pageSize: options.pageSize }, progress)
         .pipe(
-          Effect.tap((n) =>
-            Effect.logInfo(`${options.name ?? `${pipeline.name}_ingest`}: slot ${new Date(ctx.slot).toISOString()} ingested ${n} records`)
+          Effect.tap((s) =>
+            Effect.logInfo(
+              `${options.name ?? `${pipeline.name}_ingest`}: slot ${new Date(ctx.slot).toISOString()} ingested ${s.produced} of ${s.requested} records` +
+                (s.duplicates > 0 ? `, ${s.duplicates} duplicates skipped` : "") +
+                (s.rejected > 0 ? `, ${s.rejected} dead-lettered at the source` : "")
+            )
           )
         ),
     // Upstream APIs are flaky and rate limited: back off for minutes, not seconds.

@@ -12,10 +12,11 @@
  */
 import { Data, type Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
 import { type Batch, Broker, type BrokerError, type ConsumedRecord, lag, type ProducerRecord } from "./Broker.js"
+import * as DeadLetter from "./DeadLetter.js"
 import * as Delivery from "./Delivery.js"
 import type * as Progress from "./Progress.js"
 import * as RowSink from "./RowSink.js"
-import type * as Source from "./Source.js"
+import * as Source from "./Source.js"
 import * as Topic from "./Topic.js"
 
 /** Marks pipeline values, so `pandaflow run` can tell a pipeline from other exports. */
@@ -176,30 +177,75 @@ export interface IngestOptions extends Source.Request {
   readonly chunkSize?: number | undefined
   /** Writes to this topic instead of the pipeline's (tests give each run its own). */
   readonly topic?: string | undefined
+  /** Dead-letters rejected source records here instead of the pipeline's dead-letter topic. */
+  readonly deadLetterTopic?: string | undefined
 }
 
-/** Ingest job: reads `records` values from the source into the topic; returns how many. */
+/** What one ingest run did: every record the source emitted is accounted for. */
+export interface IngestSummary {
+  /** Records asked for. */
+  readonly requested: number
+  /** Records the source emitted, valid or not. */
+  readonly received: number
+  /** Records written to the topic (distinct keys). */
+  readonly produced: number
+  /** Records whose key this run had already written (a repeated page): skipped. */
+  readonly duplicates: number
+  /** Records the source could not use, dead-lettered with their origin. */
+  readonly rejected: number
+}
+
+/**
+ * Ingest job: reads `records` values from the source into the topic, keyed by the topic's
+ * key. A value whose key this run already wrote is skipped (counted as a duplicate); a
+ * `Source.Rejected` goes to the dead-letter topic with its reason and origin.
+ */
 export const ingest = <W, B, ESource, RSource, RTransform, ESink, RSink>(
   pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: IngestOptions,
   progress?: Progress.Progress
-): Effect.Effect<number, BrokerError | ESource, Broker | RSource> =>
+): Effect.Effect<IngestSummary, BrokerError | ESource, Broker | RSource> =>
   Effect.gen(function*() {
     const broker = yield* Broker
     const source = pipeline.source
     if (source === undefined) return yield* Effect.dieMessage(`pipeline ${pipeline.name} has no source: its topic is fed by others`)
     const topic = options.topic ?? pipeline.topic.name
+    const deadLetterTopic = options.deadLetterTopic ?? pipeline.topic.deadLetter
     const headers = { "pandaflow-source": `${source.name} seed=${options.seed}` }
-    return yield* source.stream(options).pipe(
-      Stream.map((value) => pipeline.encode(value, headers)),
+    const seen = new Set<string>()
+    const total = { requested: options.records, received: 0, produced: 0, duplicates: 0, rejected: 0 }
+    yield* source.stream(options).pipe(
       Stream.grouped(options.chunkSize ?? 1000),
-      Stream.mapEffect((chunk) =>
-        Effect.zipRight(
-          broker.produce(topic, Array.from(chunk)),
-          progress ? progress.addIngested(chunk.length) : Effect.void
-        ).pipe(Effect.as(chunk.length))),
-      Stream.runFold(0, (n, k) => n + k)
+      Stream.mapEffect((chunk) => {
+        const records: Array<ProducerRecord> = []
+        const dead: Array<ProducerRecord> = []
+        let duplicates = 0
+        for (const item of chunk) {
+          if (Source.isRejected(item)) {
+            dead.push(DeadLetter.fromSource(topic, item))
+            continue
+          }
+          const record = pipeline.encode(item as W, headers)
+          if (seen.has(record.key)) duplicates++
+          else {
+            seen.add(record.key)
+            records.push(record)
+          }
+        }
+        const counts = { received: chunk.length, duplicates, rejected: dead.length }
+        total.received += chunk.length
+        total.produced += records.length
+        total.duplicates += duplicates
+        total.rejected += dead.length
+        return Effect.all([
+          broker.produce(topic, records),
+          dead.length > 0 ? broker.produce(deadLetterTopic, dead) : Effect.void,
+          progress ? Effect.zipRight(progress.addIngested(records.length), progress.addSourced(counts)) : Effect.void
+        ], { discard: true })
+      }),
+      Stream.runDrain
     )
+    return total satisfies IngestSummary
   })
 
 /** Options of the consume job. */

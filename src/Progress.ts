@@ -8,7 +8,14 @@ import { Clock, Effect, Ref } from "effect"
 
 /** A point-in-time copy of the counters. */
 export interface Snapshot {
+  /** Records the sources emitted (valid or not). */
+  readonly received: number
+  /** Records written to the topic. */
   readonly ingested: number
+  /** Records a source emitted again within one ingest run (same key): not written twice. */
+  readonly duplicates: number
+  /** Records a source emitted that were dead-lettered before the topic. */
+  readonly rejected: number
   readonly processed: number
   readonly deadLettered: number
   readonly committedBatches: number
@@ -19,6 +26,8 @@ export interface Snapshot {
 /** Live counters; cheap to update from the hot path (one Ref update a batch). */
 export interface Progress {
   readonly addIngested: (n: number) => Effect.Effect<void>
+  /** What an ingest chunk held: records received, written, skipped as duplicates, dead-lettered. */
+  readonly addSourced: (counts: { readonly received: number; readonly duplicates: number; readonly rejected: number }) => Effect.Effect<void>
   readonly addProcessed: (n: number, deadLettered: number) => Effect.Effect<void>
   readonly addWritten: (sink: string, n: number) => Effect.Effect<void>
   readonly snapshot: Effect.Effect<Snapshot>
@@ -27,9 +36,25 @@ export interface Progress {
 /** Makes a fresh set of counters; elapsed time is measured from now, through Clock. */
 export const make: Effect.Effect<Progress> = Effect.gen(function*() {
   const start = yield* Clock.currentTimeMillis
-  const state = yield* Ref.make({ ingested: 0, processed: 0, deadLettered: 0, committedBatches: 0, written: {} as Record<string, number> })
+  const state = yield* Ref.make({
+    received: 0,
+    ingested: 0,
+    duplicates: 0,
+    rejected: 0,
+    processed: 0,
+    deadLettered: 0,
+    committedBatches: 0,
+    written: {} as Record<string, number>
+  })
   return {
     addIngested: (n) => Ref.update(state, (s) => ({ ...s, ingested: s.ingested + n })),
+    addSourced: (c) =>
+      Ref.update(state, (s) => ({
+        ...s,
+        received: s.received + c.received,
+        duplicates: s.duplicates + c.duplicates,
+        rejected: s.rejected + c.rejected
+      })),
     addProcessed: (n, dead) =>
       Ref.update(state, (s) => ({
         ...s,
@@ -48,5 +73,10 @@ export const format = (s: Snapshot): string => {
   const seconds = Math.max(s.elapsedMillis / 1000, 0.001)
   const rate = Math.round(s.processed / seconds).toLocaleString("en-US")
   const sinks = Object.entries(s.written).map(([name, n]) => `${name} ${n}`)
-  return [`ingested ${s.ingested}`, `processed ${s.processed} (${rate}/s)`, `dlq ${s.deadLettered}`, ...sinks].join(" · ")
+  // Source-side counts only when there is something to say: a clean run reads as before.
+  const sourced = [
+    ...(s.duplicates > 0 ? [`duplicates ${s.duplicates}`] : []),
+    ...(s.rejected > 0 ? [`rejected at source ${s.rejected}`] : [])
+  ]
+  return [`ingested ${s.ingested}`, ...sourced, `processed ${s.processed} (${rate}/s)`, `dlq ${s.deadLettered}`, ...sinks].join(" · ")
 }

@@ -9,6 +9,7 @@ import { expect, it } from "@effect/vitest"
 import { Chunk, Effect, Ref, Stream } from "effect"
 import pipeline, { generator, type Order, type OrderLineRow } from "../../examples/orders/pipeline.js"
 import { TestDriver } from "../../layers/testing.js"
+import { Source } from "../../src/index.js"
 
 const giftOrder: Order = {
   id: "0b7e3c52-5a1d-4c1e-9f00-000000000001",
@@ -157,7 +158,11 @@ it.effect("an outage of one sink is waited out: nothing is lost or dead-lettered
 
 it.effect("the generator is deterministic for a seed and differs between seeds", () =>
   Effect.gen(function*() {
-    const take = (seed: string) => Effect.map(Stream.runCollect(generator.stream({ records: 50, seed })), Chunk.toReadonlyArray)
+    const take = (seed: string) =>
+      Source.values(generator, { records: 50, seed }).pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray)
+      )
     const a = yield* take("s1")
     expect(a).toHaveLength(50)
     expect(yield* take("s1")).toEqual(a)

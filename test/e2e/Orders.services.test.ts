@@ -12,7 +12,7 @@ import cassandra from "cassandra-driver"
 import { Chunk, Effect, Layer, Stream } from "effect"
 import * as Orders from "../../examples/orders/pipeline.js"
 import { CassandraClient, KafkaBroker, PostgresClient, PostgresSink } from "../../layers/index.js"
-import { Broker, DeadLetter, Pipeline, Progress } from "../../src/index.js"
+import { Broker, DeadLetter, Pipeline, Progress, Source } from "../../src/index.js"
 import { requireEnv, unique } from "../support/env.js"
 
 const total = 2000
@@ -128,7 +128,7 @@ it.live("2,000 orders land in Postgres and Cassandra as computed independently; 
     yield* broker.createTopic({ name: deadLetterTopic, partitions: 3 })
     const source = pipeline.source
     if (source === undefined) return yield* Effect.dieMessage("the orders pipeline has a source")
-    const generated = Chunk.toReadonlyArray(yield* Stream.runCollect(source.stream({ records: total, seed })))
+    const generated = Chunk.toReadonlyArray(yield* Stream.runCollect(Source.values(source, { records: total, seed })))
     const expected = expectedLines(generated)
     const testOrders = generated.filter((o) => o.test).length
     expect(testOrders).toBeGreaterThan(0) // the filter has something to drop

@@ -31,7 +31,13 @@ it.effect("moves 3,000 users into the sink exactly once, and a replay adds nothi
     yield* Effect.gen(function*() {
       yield* Pipeline.setup(pipeline, { partitions: 3 })
       const progress = yield* Progress.make
-      expect(yield* Pipeline.ingest(pipeline, { records: 3000, seed: "e2e", pageSize: 1000 }, progress)).toBe(3000)
+      expect(yield* Pipeline.ingest(pipeline, { records: 3000, seed: "e2e", pageSize: 1000 }, progress)).toEqual({
+        requested: 3000,
+        received: 3000,
+        produced: 3000,
+        duplicates: 0,
+        rejected: 0
+      })
       const fiber = yield* Effect.fork(Pipeline.drain(pipeline, { groupId: "process" }, progress))
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)
