@@ -4,16 +4,29 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer } from "effect"
 import * as RandomUser from "./RandomUser.js"
-import { UserSource, type UserSourceService } from "./UserSource.js"
+import { checkUsers, UserSource, type UserSourceService } from "./UserSource.js"
 import * as FakeUsers from "./FakeUsers.js"
 
-const decodeUsers = Schema.decodeUnknownSync(Schema.Array(RandomUser.User))
+/** The URL a generated page is reported under (its records' origin). */
+export const urlOf = (request: RandomUser.PageRequest): string => {
+  const params = new URLSearchParams({ results: String(request.results), seed: request.seed, page: String(request.page) })
+  if (request.nat !== undefined && request.nat.length > 0) params.set("nat", request.nat.join(","))
+  return `memory://randomuser/api/${RandomUser.version}/?${params.toString()}`
+}
 
-/** The generated users of (seed, page) decoded as the HTTP source would return them. */
+/** The generated users of (seed, page), checked one by one as the HTTP source checks them. */
 export const make: UserSourceService = {
-  fetchPage: (request) => Effect.sync(() => decodeUsers(FakeUsers.generatePage(request)))
+  fetchPage: (request) =>
+    Effect.sync(() => {
+      const url = urlOf(request)
+      return {
+        url,
+        items: checkUsers(FakeUsers.generatePage(request), { url, page: request.page }),
+        info: { seed: request.seed, results: request.results, page: request.page, version: RandomUser.version }
+      }
+    })
 }
 
 /** The generator as the `UserSource` service. */

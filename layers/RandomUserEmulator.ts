@@ -12,12 +12,12 @@ import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { maxResultsPerRequest } from "./RandomUser.js"
+import { maxResultsPerRequest, version } from "./RandomUser.js"
 import * as FakeUsers from "./FakeUsers.js"
 
 /** The running emulator: where to point a `UserSource`. */
 export interface RandomUserEmulatorService {
-  /** The API base URL, e.g. `http://127.0.0.1:40123/api/`. */
+  /** The API base URL, pinned to the version it serves as the real one is, e.g. `http://127.0.0.1:40123/api/1.4/`. */
   readonly url: string
 }
 
@@ -63,14 +63,15 @@ export const handler = Effect.gen(function*() {
   const seed = single(params["seed"]) || defaultSeed
   const nat = single(params["nat"])
   const users = FakeUsers.generatePage({ seed, page, results, nat })
-  return HttpServerResponse.unsafeJson({ results: users, info: { seed, results, page, version: "1.4" } })
+  return HttpServerResponse.unsafeJson({ results: users, info: { seed, results, page, version } })
 })
 
 /**
- * The emulator's routes: `GET /api` and `GET /api/`, as the real API accepts both. One
- * route serves both: the router ignores a trailing slash, and declaring both fails.
+ * The emulator's routes: `GET /api/` (the latest version) and `GET /api/1.4/` (pinned), as
+ * the real API serves both, with or without the trailing slash: the router ignores it, and
+ * declaring both fails.
  */
-export const router = HttpRouter.empty.pipe(HttpRouter.get("/api", handler))
+export const router = HttpRouter.empty.pipe(HttpRouter.get("/api", handler), HttpRouter.get(`/api/${version}`, handler))
 
 /**
  * Serves the emulator for the lifetime of the layer and provides its URL. Binding
@@ -86,7 +87,9 @@ export const layer = (options: Options = {}): Layer.Layer<RandomUserEmulator, Se
     RandomUserEmulator,
     HttpServer.addressWith((address) =>
       Effect.succeed({
-        url: address._tag === "TcpAddress" ? `http://${urlHost}:${address.port}/api/` : `http://${urlHost}/api/`
+        url: address._tag === "TcpAddress"
+          ? `http://${urlHost}:${address.port}/api/${version}/`
+          : `http://${urlHost}/api/${version}/`
       })
     )
   )

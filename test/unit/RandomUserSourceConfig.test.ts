@@ -6,10 +6,10 @@ const withEnv = (env: Record<string, string>) =>
   Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" }))
 
 describe("RandomUserSource.config", () => {
-  it.effect("defaults to the public API and a 30 s timeout", () =>
+  it.effect("defaults to the public API pinned to v1.4 and a 30 s timeout", () =>
     Effect.gen(function*() {
       const options = yield* RandomUserSource.config.pipe(withEnv({}))
-      expect(options.baseUrl).toBe("https://randomuser.me/api/")
+      expect(options.baseUrl).toBe("https://randomuser.me/api/1.4/")
       expect(Duration.toMillis(options.timeout ?? 0)).toBe(30_000)
     }))
 
