@@ -93,6 +93,18 @@ export const classify = (error: unknown): CassandraClientError =>
     cause: error
   })
 
+/**
+ * The gist of a connect failure: for "no host available", the first host's own error
+ * (`connect ECONNREFUSED 127.0.0.1:1`) instead of the driver's summary.
+ */
+export const shortMessage = (error: unknown): string => {
+  if (error instanceof cassandra.errors.NoHostAvailableError) {
+    const inner = Object.values((error as { innerErrors?: Record<string, unknown> }).innerErrors ?? {})[0]
+    if (inner instanceof Error) return inner.message
+  }
+  return error instanceof Error ? error.message : String(error)
+}
+
 /** Connects a client; it is shut down when the scope closes. Fails `Unavailable` if no node answers. */
 export const make = (options: Options): Effect.Effect<Connected, CassandraClientError, Scope.Scope> =>
   Effect.gen(function*() {

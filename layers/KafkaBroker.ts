@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Deferred, Duration, Effect, Layer, Queue, Runtime, Schedule, Stream } from "effect"
+import { Config, Deferred, Duration, Effect, Layer, LogLevel, Queue, Runtime, Schedule, Stream } from "effect"
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type EachBatchPayload, type LogEntry } from "kafkajs"
 import {
   Broker,
@@ -39,21 +39,58 @@ export interface KafkaBrokerOptions {
   readonly heartbeatInterval?: Duration.DurationInput | undefined
   /** Longest wait of a fetch on an idle partition (default 1 second). */
   readonly maxWaitTime?: Duration.DurationInput | undefined
-  /** kafkajs's own log level: its warnings say why a group rebalanced (default "warn"). */
-  readonly logLevel?: "nothing" | "error" | "warn" | "info" | undefined
+  /**
+   * kafkajs's own log level (default "warn"). Its entries go through Effect's logger: its
+   * warnings and errors as Effect warnings (they say why a group rebalanced), except the
+   * connection noise a `BrokerError` reports anyway (refused, timed out, retries given
+   * up), which is logged at debug; its info and debug lines at debug.
+   */
+  readonly logLevel?: "nothing" | "error" | "warn" | "info" | "debug" | undefined
+  /**
+   * Start-up is bounded: before the producer and admin connect, one probe connection to
+   * the brokers must succeed within `connectTimeout` (default 3 seconds) with
+   * `startupRetries` retries (default 1). The clients that follow keep kafkajs's longer
+   * retries, so a consume job's restarts ride out a broker that is briefly away.
+   */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly startupRetries?: number | undefined
 }
 
 const levels = {
   nothing: KafkaLogLevel.NOTHING,
   error: KafkaLogLevel.ERROR,
   warn: KafkaLogLevel.WARN,
-  info: KafkaLogLevel.INFO
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG
 } as const
 
-/** One compact line per kafkajs log entry, on stderr, instead of its JSON blobs. */
-const logCreator = () => ({ namespace, label, log }: LogEntry) => {
-  const { message, error } = log as { message: string; error?: string }
-  process.stderr.write(`kafkajs ${label} [${namespace}] ${message}${error ? `: ${error}` : ""}\n`)
+// What a failed connect says anyway (as a BrokerError): not worth a warning of its own.
+const connectionNoise =
+  /connect|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|timeout|timed out|retries|seed broker|Crash/i
+
+/** The Effect log level of a kafkajs entry (see `KafkaBrokerOptions.logLevel`). */
+export const effectLevel = (level: number, text: string): LogLevel.LogLevel =>
+  level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN
+    ? connectionNoise.test(text) ? LogLevel.Debug : LogLevel.Warning
+    : LogLevel.Debug
+
+/** One compact line per kafkajs log entry, through Effect's logger (so its level and format apply). */
+const logCreator = (runtime: Runtime.Runtime<never>) => () => ({ level, log, namespace }: LogEntry) => {
+  const { error, message } = log as { message: string; error?: string }
+  const text = `kafkajs [${namespace}] ${message}${error ? `: ${error}` : ""}`
+  Runtime.runSync(runtime)(Effect.logWithLevel(effectLevel(level, text), text))
+}
+
+/** The innermost message of a kafkajs error: `connect ECONNREFUSED 127.0.0.1:1`, not its retry wrappers. */
+export const rootMessage = (cause: unknown): string => {
+  let e: unknown = cause
+  for (let depth = 0; depth < 6 && typeof e === "object" && e !== null; depth++) {
+    const next = "originalError" in e && e.originalError !== undefined ? e.originalError : "cause" in e ? e.cause : undefined
+    if (typeof next !== "object" || next === null) break
+    e = next
+  }
+  const message = e instanceof Error ? e.message : String(e)
+  return message.replace(/^Connection error: /, "")
 }
 
 const describe = (cause: unknown): string =>
@@ -99,11 +136,27 @@ const headersOf = (headers: Record<string, unknown> | undefined): Record<string,
 /** Connects a producer and an admin client; `consume` joins groups on demand. */
 export const make = (options: KafkaBrokerOptions): Effect.Effect<BrokerService, BrokerError, import("effect").Scope.Scope> =>
   Effect.gen(function*() {
-    const kafka = new Kafka({
+    const runtime = yield* Effect.runtime<never>()
+    const common = {
       clientId: options.clientId ?? "pandaflow",
       brokers: [...options.brokers],
       logLevel: levels[options.logLevel ?? "warn"],
-      logCreator,
+      logCreator: logCreator(runtime)
+    }
+    // The probe: a broker that cannot be reached at start-up fails in seconds, not after
+    // kafkajs's full retry budget for each of the producer and admin.
+    const probe = new Kafka({
+      ...common,
+      connectionTimeout: Duration.toMillis(options.connectTimeout ?? Duration.seconds(3)),
+      retry: { retries: options.startupRetries ?? 1, initialRetryTime: 200, maxRetryTime: 1_000 }
+    }).admin()
+    yield* Effect.tryPromise({
+      try: () => probe.connect(),
+      catch: (cause) =>
+        new BrokerError({ reason: "Unavailable", message: `cannot connect to ${options.brokers.join(",")}: ${rootMessage(cause)}`, cause })
+    }).pipe(Effect.ensuring(Effect.promise(() => probe.disconnect().catch(() => undefined))))
+    const kafka = new Kafka({
+      ...common,
       connectionTimeout: 5_000,
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 }
     })
@@ -281,10 +334,19 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
 /** The live broker as the `Broker` service. */
 export const layer = (options: KafkaBrokerOptions): Layer.Layer<Broker, BrokerError> => Layer.scoped(Broker, make(options))
 
-/** Reads `PANDAFLOW_BROKERS` (comma-separated host:port) and `PANDAFLOW_KAFKA_CLIENT_ID`. */
+/**
+ * Reads `PANDAFLOW_BROKERS` (comma-separated host:port, each checked), `PANDAFLOW_KAFKA_CLIENT_ID`
+ * and `PANDAFLOW_KAFKA_CONNECT_TIMEOUT` (default 3 seconds).
+ */
 export const config: Config.Config<KafkaBrokerOptions> = Config.all({
-  brokers: Config.array(Config.nonEmptyString(), "PANDAFLOW_BROKERS"),
-  clientId: Config.withDefault(Config.string("PANDAFLOW_KAFKA_CLIENT_ID"), "pandaflow")
+  brokers: Config.array(Config.nonEmptyString(), "PANDAFLOW_BROKERS").pipe(
+    Config.validate({
+      message: "expected host:port[,host:port…], e.g. 127.0.0.1:19092",
+      validation: (bs) => bs.length > 0 && bs.every((b) => /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/.test(b.trim()))
+    })
+  ),
+  clientId: Config.withDefault(Config.string("PANDAFLOW_KAFKA_CLIENT_ID"), "pandaflow"),
+  connectTimeout: Config.withDefault(Config.duration("PANDAFLOW_KAFKA_CONNECT_TIMEOUT"), Duration.seconds(3))
 })
 
 /** The live broker configured from the environment. */

@@ -4,48 +4,83 @@
  * embedded default. The CLI (`pnpm start`, `pandaflow run`) and the reliability worker
  * use the same wiring, so a crash test exercises exactly what users run.
  *
+ * Every setting is read and checked first (`load`, see ./Settings.ts), before anything
+ * connects; a service that cannot be reached at start-up fails with one `ServiceError`
+ * naming it, its address (no secret) and the variable that set it.
+ *
  * @since 0.1.0
  */
-import { Config, Data, Effect, Layer, Option, Redacted } from "effect"
+import { Data, Effect, Layer, Logger, Option, Redacted } from "effect"
 import * as CassandraClient from "./CassandraClient.js"
 import * as EmbeddedPostgres from "./EmbeddedPostgres.js"
 import * as KafkaBroker from "./KafkaBroker.js"
 import * as MemoryBroker from "./MemoryBroker.js"
-import * as PostgresRunStore from "./PostgresRunStore.js"
 import * as PostgresClient from "./PostgresClient.js"
-import * as PostgresSink from "./PostgresSink.js"
+import * as PostgresRunStore from "./PostgresRunStore.js"
 import * as RandomUserEmulator from "./RandomUserEmulator.js"
 import * as RandomUserSource from "./RandomUserSource.js"
+import * as Settings from "./Settings.js"
+
+export { InvalidSetting } from "./Settings.js"
 
 /** The embedded Postgres could not start. */
 export class EmbeddedStartError extends Data.TaggedError("EmbeddedStartError")<{ readonly message: string }> {}
 
-/** Which service runs where, read from the environment (see README, "Environment"). */
-export const Mode = Config.all({
-  brokers: Config.option(Config.array(Config.nonEmptyString(), "PANDAFLOW_BROKERS")),
-  pgUrl: Config.option(Config.redacted("PANDAFLOW_PG_URL")),
-  cassandra: Config.option(Config.string("PANDAFLOW_CASSANDRA_CONTACT_POINTS")),
-  apiUrl: Config.option(Config.string("PANDAFLOW_API_URL"))
-})
-/** @since 0.1.0 */
-export type Mode = Config.Config.Success<typeof Mode>
+/**
+ * A configured service could not be used at start-up: nothing answered at its address
+ * (`Unreachable`), or it answered and refused us (`Rejected`: bad credentials, no such
+ * database). `message` is one line, e.g. `postgres at 127.0.0.1:1/pandaflow
+ * (PANDAFLOW_PG_URL) is unreachable: connect ECONNREFUSED 127.0.0.1:1`.
+ */
+export class ServiceError extends Data.TaggedError("ServiceError")<{
+  readonly service: "kafka broker" | "postgres" | "cassandra"
+  /** Where it was looked for, without user or password. */
+  readonly address: string
+  /** The variable that set the address. */
+  readonly variable: string
+  readonly reason: "Unreachable" | "Rejected"
+  readonly detail: string
+}> {
+  override get message(): string {
+    const what = this.reason === "Unreachable" ? "is unreachable" : "refused the connection"
+    return `${this.service} at ${this.address} (${this.variable}) ${what}: ${this.detail}`
+  }
+}
 
-const redactUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, "//$1:***@")
+/**
+ * Every setting, read and checked (see ./Settings.ts): as a `Config`, a bad value fails as
+ * a `ConfigError` with the `InvalidSetting` line; `load` is the same with the typed error.
+ */
+export const Mode = Settings.config
+/** @since 0.1.0 */
+export type Mode = Settings.Settings
+
+/**
+ * Reads and checks every setting, the randomuser source's own checks included; the first
+ * bad one fails as `InvalidSetting`. Nothing connects.
+ */
+export const load: Effect.Effect<Mode, Settings.InvalidSetting> = Effect.zipLeft(
+  Settings.load,
+  Effect.mapError(RandomUserSource.config, (e) => Settings.fromConfigError(e, "PANDAFLOW_API_TIMEOUT=30 seconds"))
+)
+
+/** A URL with its password and secret-like query parameters replaced by `***`. */
+export const redactUrl = Settings.redactUrl
 
 /**
  * The first line the CLI prints: which mode runs and how to switch. `source` names the
  * pipeline's source (`randomuser` gets the API's address; none: its topic is fed by others).
  */
 export const describeMode = (m: Mode, source: string | undefined = "randomuser"): string => {
-  const embedded = Option.isNone(m.brokers) && Option.isNone(m.pgUrl)
+  const embedded = Option.isNone(m.brokers) && Option.isNone(m.postgres)
   const parts = [
     `broker ${Option.match(m.brokers, { onNone: () => "in-memory", onSome: (b) => `Kafka API at ${b.join(",")}` })}`,
-    `postgres ${Option.match(m.pgUrl, { onNone: () => "embedded (PGlite)", onSome: (u) => redactUrl(Redacted.value(u)) })}`,
-    `cassandra ${Option.getOrElse(m.cassandra, () => "off")}`,
+    `postgres ${Option.match(m.postgres, { onNone: () => "embedded (PGlite)", onSome: (p) => p.shown })}`,
+    `cassandra ${Option.match(m.cassandra, { onNone: () => "off", onSome: (c) => c.contactPoints.join(",") })}`,
     source === undefined
       ? "no source (the topic is fed by others)"
       : source === "randomuser"
-      ? `source ${Option.getOrElse(m.apiUrl, () => "built-in randomuser emulator")}`
+      ? `source ${Option.match(m.apiUrl, { onNone: () => "built-in randomuser emulator", onSome: redactUrl })}`
       : `source ${source}`
   ]
   return embedded
@@ -59,40 +94,124 @@ export interface LiveOptions {
   readonly broker?: Partial<KafkaBroker.KafkaBrokerOptions> | undefined
 }
 
+/** Replaces every occurrence of the secrets in `text` by `***` (raw and URL-decoded forms). */
+const scrub = (text: string, secrets: ReadonlyArray<string | undefined>): string => {
+  let out = text
+  for (const secret of secrets) {
+    if (secret === undefined || secret.length < 2) continue
+    for (const form of new Set([secret, safeDecode(secret), encodeURIComponent(secret)])) out = out.split(form).join("***")
+  }
+  return out
+}
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
+/** The secrets of a Postgres URL: its password and its secret-like query parameters. */
+const pgSecrets = (p: Settings.Postgres): ReadonlyArray<string> => {
+  const url = new URL(Redacted.value(p.url))
+  const out = [url.password]
+  for (const [k, v] of url.searchParams) if (/pass|secret|token|key|credential|auth/i.test(k)) out.push(v)
+  return out.filter((s) => s !== "")
+}
+
+const kafkaLogLevel = (m: Mode): KafkaBroker.KafkaBrokerOptions["logLevel"] =>
+  m.logLevel._tag === "All" || m.logLevel._tag === "Trace" ? "debug" : m.logLevel._tag === "Debug" ? "info" : "warn"
+
 /** The broker: Kafka API when `PANDAFLOW_BROKERS` is set, the in-memory double otherwise. */
 export const brokerLayer = (m: Mode, options: LiveOptions = {}) =>
   Option.match(m.brokers, {
     onNone: () => MemoryBroker.layer(),
-    onSome: (brokers) => KafkaBroker.layer({ ...options.broker, brokers })
+    onSome: (brokers) =>
+      KafkaBroker.layer({
+        clientId: m.kafkaClientId,
+        connectTimeout: m.kafkaConnectTimeout,
+        logLevel: kafkaLogLevel(m),
+        ...options.broker,
+        brokers
+      }).pipe(
+        Layer.catchAll((e) =>
+          Layer.fail(
+            e.reason === "Unavailable"
+              ? new ServiceError({
+                service: "kafka broker",
+                address: brokers.join(","),
+                variable: "PANDAFLOW_BROKERS",
+                reason: "Unreachable",
+                detail: KafkaBroker.rootMessage(e.cause ?? e.message)
+              })
+              : e
+          )
+        )
+      )
   })
 
-/** The randomuser source: the configured API, or the built-in emulator served over HTTP. */
+/**
+ * The randomuser source with its own config (`PANDAFLOW_API_URL`, `PANDAFLOW_API_TIMEOUT`):
+ * the configured API, or the built-in emulator served over HTTP (with the timeout).
+ */
 export const sourceLayer = (m: Mode) =>
   Option.match(m.apiUrl, {
-    onSome: (baseUrl) => RandomUserSource.layerNode({ baseUrl }),
+    onSome: () => RandomUserSource.layerConfigNode,
     onNone: () =>
-      Layer.unwrapEffect(Effect.map(RandomUserEmulator.RandomUserEmulator, ({ url }) => RandomUserSource.layerNode({ baseUrl: url })))
-        .pipe(Layer.provide(RandomUserEmulator.layer()))
+      Layer.unwrapEffect(
+        Effect.zipWith(RandomUserEmulator.RandomUserEmulator, RandomUserSource.config, ({ url }, config) =>
+          RandomUserSource.layerNode({ ...config, baseUrl: url }))
+      ).pipe(Layer.provide(RandomUserEmulator.layer()))
   })
 
-/** Postgres: the configured server, or an embedded PGlite. */
+/** Postgres: the configured server (bounded connect, one-line failure), or an embedded PGlite. */
 export const postgresLayer = (m: Mode) =>
-  Option.isNone(m.pgUrl)
-    ? Layer.mapError(EmbeddedPostgres.layerWithClient(), (e) => new EmbeddedStartError({ message: `embedded Postgres: ${e.message}` }))
-    : PostgresClient.layerConfig
+  Option.match(m.postgres, {
+    onNone: () => Layer.mapError(EmbeddedPostgres.layerWithClient(), (e) => new EmbeddedStartError({ message: `embedded Postgres: ${e.message}` })),
+    onSome: (p) =>
+      PostgresClient.layer({ url: p.url, maxConnections: p.maxConnections, connectTimeout: p.connectTimeout }).pipe(
+        Layer.mapError((e) =>
+          new ServiceError({
+            service: "postgres",
+            address: p.address,
+            variable: "PANDAFLOW_PG_URL",
+            reason: e.reason === "Unavailable" ? "Unreachable" : "Rejected",
+            detail: scrub(e.message, pgSecrets(p))
+          })
+        )
+      )
+  })
 
-/** Cassandra: the configured cluster, or off (Cassandra sinks say so at start-up). */
+/** Cassandra: the configured cluster (bounded connect, one-line failure), or off (Cassandra sinks say so at start-up). */
 export const cassandraLayer = (m: Mode) =>
-  Option.isNone(m.cassandra)
-    ? CassandraClient.layerOff("PANDAFLOW_CASSANDRA_CONTACT_POINTS is not set")
-    : CassandraClient.layerConfig
+  Option.match(m.cassandra, {
+    onNone: () => CassandraClient.layerOff("PANDAFLOW_CASSANDRA_CONTACT_POINTS is not set"),
+    onSome: (c) =>
+      CassandraClient.layer(c).pipe(
+        Layer.mapError((e) =>
+          new ServiceError({
+            service: "cassandra",
+            address: c.contactPoints.join(","),
+            variable: "PANDAFLOW_CASSANDRA_CONTACT_POINTS",
+            reason: e.reason === "Unavailable" ? "Unreachable" : "Rejected",
+            detail: scrub(CassandraClient.shortMessage(e.cause ?? e.message), [c.password === undefined ? undefined : Redacted.value(c.password)])
+          })
+        )
+      )
+  })
+
+/** Effect's minimum log level from `PANDAFLOW_LOG_LEVEL` (default info). */
+export const loggingLayer = (m: Mode) => Logger.minimumLogLevel(m.logLevel)
 
 /** Every service a pipeline's jobs may need, for a mode: broker, Postgres, Cassandra, the randomuser source. */
 export const layer = (m: Mode, options: LiveOptions = {}) =>
-  Layer.mergeAll(brokerLayer(m, options), sourceLayer(m), postgresLayer(m), cassandraLayer(m))
+  Layer.mergeAll(brokerLayer(m, options), sourceLayer(m), postgresLayer(m), cassandraLayer(m)).pipe(
+    Layer.provideMerge(loggingLayer(m))
+  )
 
 /**
  * The services plus the scheduler's run store, kept in the same Postgres (live or
- * embedded) under its own schema: what the long-running mode needs.
+ * embedded) under its own schema (`PANDAFLOW_SCHEDULER_SCHEMA`): what the long-running mode needs.
  */
-export const layerWithRunStore = (m: Mode, options: LiveOptions = {}) => Layer.provideMerge(PostgresRunStore.layer(), layer(m, options))
+export const layerWithRunStore = (m: Mode, options: LiveOptions = {}) =>
+  Layer.provideMerge(PostgresRunStore.layer({ schema: m.scheduler.schema }), layer(m, options))
