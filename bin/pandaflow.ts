@@ -11,6 +11,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Cli from "../src/cli/Cli.js"
 
 const live = Effect.promise(() => import("../layers/Live.js"))
@@ -22,6 +23,12 @@ const environment: Cli.Environment = {
   reference: Effect.flatMap(
     Effect.promise(() => Promise.all([import("../src/cli/Module.js"), import("../examples/randomuser/pipeline.js")])),
     ([Module, exports]) => Module.fromExports("examples/randomuser/pipeline", { ...exports })
+  ),
+  // `pandaflow dags list/runs/run` with no pandaflow running: the Postgres run store, read directly.
+  runStore: Effect.suspend(() =>
+    process.env["PANDAFLOW_PG_URL"] === undefined
+      ? Effect.succeed(Option.none())
+      : Effect.map(Effect.promise(() => import("../layers/PostgresRunStore.js")), (Store) => Option.some(Store.layerConfig))
   )
 }
 

@@ -93,16 +93,76 @@ describe("pandaflow CLI (embedded default)", () => {
         runs = (await dags("runs", "--job", "user_automation")).stdout
       }
       expect(runs).toMatch(/user_automation\s+manual\s+success/)
+      expect(runs.split("\n")[0]).toMatch(/^RUN ID\s+JOB\s+KIND\s+STATE\s+SLOT\s+STARTED\s+DURATION\s+LATENCY\s+ERROR$/)
+      expect(runs).not.toMatch(/\d{5,} ms/)
       // The first start also ran the latest scheduled slot.
       expect(runs).toMatch(/user_automation\s+scheduled\s+success/)
 
       const unknown = await dags("trigger", "no_such_job").then(() => "succeeded", (e: { stderr: string }) => e.stderr)
       expect(unknown).toMatch(/NotFound/)
     } finally {
+      let out = ""
+      server.stdout!.on("data", (chunk: Buffer) => { out += chunk.toString() })
       const exited = new Promise<number | null>((resolve) => server.on("exit", (code) => resolve(code)))
       server.kill("SIGINT")
       const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("timeout"), 20_000))])
-      expect(code).not.toBe("timeout")
+      expect(code).toBe(0)
+      expect(out.trim().split("\n").at(-1)).toMatch(/^pandaflow: stopped — ingested [\d,]+ · processed and committed [\d,]+ \(\d+ batches\) · dlq \d+ · postgres [\d,]+; anything uncommitted is read again on the next start$/)
     }
+  })
+})
+
+describe("pandaflow CLI: mistakes and help", () => {
+  it("each bad option: one line naming it on stderr, exit code 2, no stack trace, nothing run", async () => {
+    const cases: Array<[Array<string>, RegExp]> = [
+      [["--records", "-5", "--once"], /^pandaflow: --records must be an integer ≥ 1, got -5$/],
+      [["--records", "abc"], /^pandaflow: --records must be an integer ≥ 1, got 'abc'$/],
+      [["--partitions", "0", "--once"], /^pandaflow: --partitions must be an integer from 1 to 1000, got 0$/],
+      [["--page-size", "99999"], /^pandaflow: --page-size must be an integer from 1 to 5000, got 99999$/],
+      [["--progress-seconds", "0"], /^pandaflow: --progress-seconds must be an integer ≥ 1, got 0$/],
+      [["--control-port", "70000"], /^pandaflow: --control-port must be an integer from 1 to 65535, got 70000$/],
+      [["--once", "--cron", "0 * * * *"], /^pandaflow: --cron does not apply with --once/],
+      [["--recrods", "5"], /^pandaflow: unknown option --recrods; did you mean --records\?$/],
+      [["dags", "runs", "--limt", "5"], /^pandaflow: unknown option --limt; did you mean --limit\?$/]
+    ]
+    for (const [args, expected] of cases) {
+      const child = await exec([cli, ...args], embeddedEnv, 30_000)
+      expect(child.code, args.join(" ")).toBe(2)
+      const lines = child.stderr.trim().split("\n")
+      expect(lines, args.join(" ")).toHaveLength(1)
+      expect(lines[0]).toMatch(expected)
+      expect(child.stdout).toBe("")
+    }
+    const badEnv = await exec([cli, "--once"], { ...embeddedEnv, PANDAFLOW_CONTROL_PORT: "abc" }, 30_000)
+    expect(badEnv.code).toBe(2)
+    expect(badEnv.stderr.trim()).toBe("pandaflow: PANDAFLOW_CONTROL_PORT=abc: must be an integer from 1 to 65535, e.g. PANDAFLOW_CONTROL_PORT=8787")
+  })
+
+  it("--help piped: defaults and environment variables, no colour codes; dags --help names pandaflow dags", async () => {
+    const help = await exec([cli, "--help"], embeddedEnv, 30_000)
+    expect(help.code).toBe(0)
+    expect(help.stdout).not.toMatch(/\x1b\[/)
+    expect(help.stdout).toContain("records to ingest a run, ≥ 1 (default: 1000)")
+    expect(help.stdout).toContain("(default: 8787; env: PANDAFLOW_CONTROL_PORT)")
+    expect(help.stdout).toContain("(default: UTC; env: PANDAFLOW_INGEST_ZONE)")
+    const dags = await exec([cli, "dags", "--help"], embeddedEnv, 30_000)
+    expect(dags.stdout).toMatch(/^\$ pandaflow dags$/m)
+    expect(dags.stdout).not.toMatch(/\x1b\[/)
+    for (const sub of ["list", "trigger", "pause", "unpause", "runs", "run", "backfill", "cancel"]) {
+      expect(dags.stdout).toMatch(new RegExp(`^  - ${sub} .*\\S\\s{2,}[a-z]`, "m"))
+    }
+    const runs = await exec([cli, "dags", "runs", "--help"], embeddedEnv, 30_000)
+    expect(runs.stdout).toMatch(/^\$ pandaflow dags runs \[--url text\]/m)
+  })
+
+  it("--quiet --once: the summary only; --log-format json: one JSON object a line", async () => {
+    const quiet = await exec([cli, "--once", "--records", "200", "--quiet"], embeddedEnv, 120_000)
+    expect(quiet.code).toBe(0)
+    expect(quiet.stdout.trim().split("\n")).toEqual([expect.stringMatching(/^pandaflow: done in .* ingested 200 · processed 200 .* dlq 0 · postgres 200$/)])
+    const json = await exec([cli, "--once", "--records", "200", "--log-format", "json"], embeddedEnv, 120_000)
+    expect(json.code).toBe(0)
+    const objects = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as { level: string; message: string; processed?: number })
+    expect(objects[0]!.message).toMatch(/^embedded mode/)
+    expect(objects.at(-1)).toMatchObject({ level: "info", message: "done", processed: 200, ingest: { requested: 200, produced: 200 } })
   })
 })
