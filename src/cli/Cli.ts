@@ -115,6 +115,11 @@ export const make = (env: Environment) => {
 
 /** The one line a known failure deserves; anything else keeps Effect's full report. */
 export const explain = (e: unknown): string | undefined => {
+  if (isConfigError(e)) {
+    // A setting read through Config (PANDAFLOW_*): its first problem, on one line.
+    const leaf = configLeaf(e)
+    return leaf === undefined ? undefined : `pandaflow: ${leaf}`
+  }
   if (typeof e !== "object" || e === null || !("_tag" in e) || typeof e._tag !== "string") return undefined
   const message = "message" in e ? String(e.message) : ""
   switch (e._tag) {
@@ -157,12 +162,20 @@ export const explain = (e: unknown): string | undefined => {
   }
 }
 
+const configOps = ["And", "Or", "InvalidData", "MissingData", "SourceUnavailable", "Unsupported"]
+const isConfigError = (e: unknown): e is object =>
+  typeof e === "object" && e !== null && "_op" in e && typeof e._op === "string" && configOps.includes(e._op) && (!("_tag" in e) || e._tag === "ConfigError")
+const configLeaf = (e: object): string | undefined => {
+  if ("left" in e && typeof e.left === "object" && e.left !== null) return configLeaf(e.left)
+  return "message" in e && typeof e.message === "string" ? e.message.split("\n")[0] : undefined
+}
+
 /** The exit code of a known failure: 2 for a mistake in the options or settings (usage), 1 otherwise. */
 export const exitCode = (e: unknown): number =>
-  typeof e === "object" && e !== null && "_tag" in e && (e._tag === "InvalidSetting" || e._tag === "UsageError" ||
+  typeof e === "object" && e !== null && "_tag" in e && (e._tag === "InvalidSetting" || e._tag === "UsageError" || 
       e._tag === "InvalidValue" || e._tag === "MissingValue" || e._tag === "CommandMismatch" || e._tag === "MissingFlag")
     ? 2
-    : 1
+    : isConfigError(e) ? 2 : 1
 
 const ansi = /\x1b\[[0-9;]*m/g
 

@@ -3,7 +3,7 @@
  * the closest option on a typo), help text, the console that drops colour, exit codes,
  * and the `pandaflow dags` tables.
  */
-import { Option } from "effect"
+import { ConfigError, Option } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Argv from "../../src/cli/Argv.js"
 import * as Cli from "../../src/cli/Cli.js"
@@ -88,6 +88,11 @@ describe("Cli", () => {
       "pandaflow: PANDAFLOW_PG_URL=not-a-url is not a URL, e.g. postgres://…"
     )
     expect(Cli.explain(new Argv.UsageError({ message: "unknown option --x" }))).toBe("pandaflow: unknown option --x")
+    // A setting read through Config (the config helper's `Settings.config`): its one line, exit 2.
+    const bad = ConfigError.InvalidData(["PANDAFLOW_BROKERS"], "PANDAFLOW_BROKERS=garbage: not host:port, e.g. 127.0.0.1:19092")
+    expect(Cli.explain(bad)).toBe("pandaflow: PANDAFLOW_BROKERS=garbage: not host:port, e.g. 127.0.0.1:19092")
+    expect(Cli.exitCode(bad)).toBe(2)
+    expect(Cli.exitCode(ConfigError.And(bad, ConfigError.MissingData(["X"], "missing")))).toBe(2)
   })
 
   it("colour only on a terminal and without NO_COLOR", () => {
