@@ -15,11 +15,13 @@ import * as Option from "effect/Option"
 import * as Cli from "../src/cli/Cli.js"
 
 const live = Effect.promise(() => import("../layers/Live.js"))
+// Every setting is read and checked once, before any client connects (Live.load).
+const mode = Effect.flatMap(live, (Live) => Effect.map(Live.load, (m) => ({ Live, m })))
 
 const environment: Cli.Environment = {
-  describe: (module) => Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.describeMode(mode, module.pipeline.source?.name))),
-  layer: Layer.unwrapEffect(Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.layer(mode)))),
-  layerWithRunStore: Layer.unwrapEffect(Effect.flatMap(live, (Live) => Effect.map(Live.Mode, (mode) => Live.layerWithRunStore(mode)))),
+  describe: (module) => Effect.map(mode, ({ Live, m }) => Live.describeMode(m, module.pipeline.source?.name)),
+  layer: Layer.unwrapEffect(Effect.map(mode, ({ Live, m }) => Live.layer(m))),
+  layerWithRunStore: Layer.unwrapEffect(Effect.map(mode, ({ Live, m }) => Live.layerWithRunStore(m))),
   reference: Effect.flatMap(
     Effect.promise(() => Promise.all([import("../src/cli/Module.js"), import("../examples/randomuser/pipeline.js")])),
     ([Module, exports]) => Module.fromExports("examples/randomuser/pipeline", { ...exports })

@@ -30,7 +30,9 @@ const loadModule = Effect.promise(() => import("./Module.js"))
 /** Where the CLI's services come from. */
 export interface Environment {
   /** The first line a run of `module` prints: which mode runs and how to switch. */
-  readonly describe: (module: Module.PipelineModule) => Effect.Effect<string, ConfigError.ConfigError>
+  readonly describe: (
+    module: Module.PipelineModule
+  ) => Effect.Effect<string, ConfigError.ConfigError | { readonly _tag: "InvalidSetting"; readonly message: string }>
   /** Broker, sinks' clients and sources for `--once` (what a loaded module needs is only known at run time). */
   readonly layer: Layer.Layer<never, unknown>
   /** The same plus the scheduler's run store, for the long-running mode. */
@@ -136,6 +138,7 @@ export const explain = (e: unknown): string | undefined => {
     case "TableMismatch":
       return `pandaflow: ${e._tag}: ${message}`
     case "InvalidSetting":
+    case "ServiceError":
     case "UsageError":
     case "Shortfall":
       return message.startsWith("pandaflow") ? message : `pandaflow: ${message}`

@@ -147,7 +147,7 @@ export const serve = (module: Module.PipelineModule, options: ServeOptions) =>
     yield* Effect.forkScoped(printProgress(progress, options))
     const jobs = yield* jobsOf(module, options, progress)
     const services = Control.layerServer({ port: options.controlPort }).pipe(
-      Layer.provideMerge(Scheduler.layer({ jobs, pools: { ...IngestJob.pools, ...module.pools } }))
+      Layer.provideMerge(Scheduler.layerConfig({ jobs, pools: { ...IngestJob.pools, ...module.pools } }))
     )
     const consumeJob = Supervisor.supervise(Pipeline.consume(pipeline, { groupId: options.groupId }, progress), {
       name: "process",

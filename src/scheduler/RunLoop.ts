@@ -130,7 +130,7 @@ export const make = <R>(options: Options<R>): Effect.Effect<RunLoopService<R>, n
         if (Option.isSome(claimed)) {
           const run = claimed.value
           yield* Effect.logInfo(
-            `claimed ${kind} run ${run.id} of ${run.job} for slot ${new Date(slot).toISOString()} (${state}); latency ${t - slot} ms`
+            `claimed ${kind} run ${run.id} of ${run.job} for slot ${new Date(slot).toISOString()} (${state}); latency ${Duration.format(Duration.millis(Math.max(0, Math.round((t - slot) / 1000) * 1000)))}`
           )
           if (state !== "skipped") yield* start(compiled, run)
         }
