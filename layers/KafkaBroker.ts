@@ -64,9 +64,10 @@ const levels = {
   debug: KafkaLogLevel.DEBUG
 } as const
 
-// What a failed connect says anyway (as a BrokerError): not worth a warning of its own.
+// What a failed connect says anyway (as a BrokerError), and our own release of pending
+// batches at shutdown ("consumer stopping"): not worth a warning of their own.
 const connectionNoise =
-  /connect|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|timeout|timed out|retries|seed broker|Crash/i
+  /connect|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|timeout|timed out|retries|seed broker|Crash|consumer stopping/i
 
 /** The Effect log level of a kafkajs entry (see `KafkaBrokerOptions.logLevel`). */
 export const effectLevel = (level: number, text: string): LogLevel.LogLevel =>
@@ -77,7 +78,8 @@ export const effectLevel = (level: number, text: string): LogLevel.LogLevel =>
 /** One compact line per kafkajs log entry, through Effect's logger (so its level and format apply). */
 const logCreator = (runtime: Runtime.Runtime<never>) => () => ({ level, log, namespace }: LogEntry) => {
   const { error, message } = log as { message: string; error?: string }
-  const text = `kafkajs [${namespace}] ${message}${error ? `: ${error}` : ""}`
+  // One line: kafkajs passes whole stack traces as `error`.
+  const text = `kafkajs [${namespace}] ${message}${error ? `: ${String(error).split("\n")[0]}` : ""}`
   Runtime.runSync(runtime)(Effect.logWithLevel(effectLevel(level, text), text))
 }
 

@@ -10,6 +10,7 @@
  *
  * @since 0.2.0
  */
+import { createHash } from "node:crypto"
 import { Data, type Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
 import { type Batch, Broker, type BrokerError, type ConsumedRecord, lag, type ProducerRecord } from "./Broker.js"
 import * as DeadLetter from "./DeadLetter.js"
@@ -187,9 +188,9 @@ export interface IngestSummary {
   readonly requested: number
   /** Records the source emitted, valid or not. */
   readonly received: number
-  /** Records written to the topic (distinct keys). */
+  /** Records written to the topic (distinct records). */
   readonly produced: number
-  /** Records whose key this run had already written (a repeated page): skipped. */
+  /** Records identical (key and value) to one this run already wrote, e.g. a repeated page: skipped. */
   readonly duplicates: number
   /** Records the source could not use, dead-lettered with their origin. */
   readonly rejected: number
@@ -197,8 +198,9 @@ export interface IngestSummary {
 
 /**
  * Ingest job: reads `records` values from the source into the topic, keyed by the topic's
- * key. A value whose key this run already wrote is skipped (counted as a duplicate); a
- * `Source.Rejected` goes to the dead-letter topic with its reason and origin.
+ * key. A record identical to one this run already wrote (same key and value) is skipped
+ * and counted as a duplicate; a `Source.Rejected` goes to the dead-letter topic with its
+ * reason and origin.
  */
 export const ingest = <W, B, ESource, RSource, RTransform, ESink, RSink>(
   pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
@@ -226,9 +228,12 @@ export const ingest = <W, B, ESource, RSource, RTransform, ESink, RSink>(
             continue
           }
           const record = pipeline.encode(item as W, headers)
-          if (seen.has(record.key)) duplicates++
+          // Identical records (same key, same value: a repeated page) are written once. The
+          // key alone is not an identity: it picks the partition, and a key may have many records.
+          const digest = createHash("sha1").update(record.key).update("\u0000").update(record.value).digest("base64")
+          if (seen.has(digest)) duplicates++
           else {
-            seen.add(record.key)
+            seen.add(digest)
             records.push(record)
           }
         }

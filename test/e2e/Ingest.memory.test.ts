@@ -53,3 +53,19 @@ it.effect("a bad record is dead-lettered with its origin, a repeated one skipped
       value: "{\"name\":\"x\"}"
     }])
   }))
+
+it.effect("records sharing a key (the partition key, not an identity) are all written; only identical ones are duplicates", () =>
+  Effect.gen(function*() {
+    const Reading = Schema.Struct({ sensor: Schema.String, at: Schema.Number })
+    const readings = Topic.make({ name: "readings.raw.v1", schema: Reading, key: (r) => r.sensor, partitions: 1 })
+    const source = Source.make("sensors", () =>
+      Stream.make({ sensor: "s1", at: 1 }, { sensor: "s1", at: 2 }, { sensor: "s1", at: 2 }, { sensor: "s2", at: 1 }))
+    const sink = MemorySink.table({ name: "readings", schema: Reading, key: ["sensor", "at"], sinkName: "readings" })
+    const driver = yield* TestDriver.make(
+      Pipeline.make({ name: "readings", input: readings, source, transform: (r) => [r], sinks: [sink] })
+    )
+    const summary = yield* Effect.provide(Pipeline.ingest(driver.pipeline, { records: 4, seed: "s" }), Layer.succeed(Broker, driver.broker))
+    expect(summary).toEqual({ requested: 4, received: 4, produced: 3, duplicates: 1, rejected: 0 })
+    yield* driver.run
+    expect(yield* driver.rows(sink)).toEqual([{ sensor: "s1", at: 1 }, { sensor: "s1", at: 2 }, { sensor: "s2", at: 1 }])
+  }))
