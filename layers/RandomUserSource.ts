@@ -24,6 +24,7 @@ import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/
 import { NodeHttpClient } from "@effect/platform-node"
 import { Config, type ConfigError, Data, Duration, Effect, Either, Layer, Schedule, Schema, Stream } from "effect"
 import * as RandomUser from "./RandomUser.js"
+import * as Redact from "./Redact.js"
 import { checkUsers, type Page, SourceError, type SourceErrorReason, UserSource, type UserSourceService } from "./UserSource.js"
 
 /** How transient failures are retried: jittered exponential backoff, bounded. */
@@ -68,35 +69,8 @@ export const retrySchedule = (options: RetryOptions = {}): Schedule.Schedule<unk
     Schedule.intersect(Schedule.recurs(options.times ?? 4))
   )
 
-const secretParam = /key|token|secret|pass|pwd|auth|sig|credential/i
-
-/**
- * `url` fit to print: a password in it (`user:pass@`, or a lone token `token@`) and the
- * values of query parameters that look like credentials (`api_key`, `token`, …) become `***`.
- */
-export const redactUrl = (url: string): string => {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return url.replace(/\/\/[^/@\s]*@/, "//***@")
-  }
-  let changed = false
-  if (parsed.password !== "") {
-    parsed.password = "***"
-    changed = true
-  } else if (parsed.username !== "") {
-    parsed.username = "***"
-    changed = true
-  }
-  for (const name of [...new Set(parsed.searchParams.keys())]) {
-    if (secretParam.test(name)) {
-      parsed.searchParams.set(name, "***")
-      changed = true
-    }
-  }
-  return changed ? parsed.toString() : url
-}
+/** A request URL fit to print (see `Redact.url`): a lone user name may be an API token. */
+export const redactUrl = (url: string): string => Redact.url(url, { userIsSecret: true })
 
 /** The request URL of a page: `baseUrl` with `results`, `seed`, `page` (and `nat`). */
 export const requestUrl = (baseUrl: string, request: RandomUser.PageRequest): string => {

@@ -24,6 +24,7 @@ import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Redact from "./Redact.js"
 
 /** A setting has a value pandaflow cannot use. `message` is one line, without the value of a secret. */
 export class InvalidSetting extends Data.TaggedError("InvalidSetting")<{
@@ -122,32 +123,8 @@ export interface Settings {
   }
 }
 
-// ---------------------------------------------------------------------------------------
-// Redaction
-
-const secretParam = /pass|secret|token|key|credential|auth/i
-
-/**
- * A URL with its userinfo password and every secret-like query parameter (`password`,
- * `sslpassword`, `secret`, `token`, `*key*`, …) replaced by `***`. A string that is not a
- * URL is not shown at all: it may hold a password anywhere.
- */
-export const redactUrl = (url: string): string => {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return "<not a URL: not shown>"
-  }
-  // An '@' after the authority means a password with a '/', '?' or '#' cut it short: any part may be secret.
-  if (/@|%40/.test(parsed.pathname + parsed.hash)) return "<URL not shown: it may hold a password>"
-  if (parsed.password !== "") parsed.password = "***"
-  for (const key of [...parsed.searchParams.keys()]) {
-    if (secretParam.test(key)) parsed.searchParams.set(key, "***")
-  }
-  // URLSearchParams encodes `*`; keep the marker readable.
-  return parsed.toString().replace(/%2A%2A%2A/g, "***")
-}
+/** A URL fit to print (see `Redact.url`): what settings and the mode line show. */
+export const redactUrl = (url: string): string => Redact.url(url)
 
 /** `host:port/database` of a Postgres URL: where it connects, nothing secret (`?host=`/`?port=` win, as in `pg`). */
 const pgAddress = (url: URL): string => {

@@ -57,9 +57,6 @@ export interface Definition<in A, out E = never, out R = never> {
   readonly build: Effect.Effect<RowSink<A> | Off, E, R | Scope.Scope>
 }
 
-/** The rows a definition accepts. */
-export type RowOf<D> = D extends Definition<infer A, infer _E, infer _R> ? A : never
-
 /** A sink that is off, with the reason shown at start-up. */
 export const off = (name: string, reason: string): Off => ({ _tag: "Off", name, reason })
 
