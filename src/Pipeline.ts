@@ -4,7 +4,7 @@
  * Layers, so the same value runs under `pandaflow run`, inside a host's Effect program
  * and in the test driver (`pandaflow/testing`).
  *
- *   ingest:  Source ──(keyed by the topic's key)──▶ topic                         (Ingest.ts)
+ *   ingest:  Source ──(keyed by the topic's key)──▶ topic               (Ingest.ts)
  *   consume: topic ──decode──▶ transform ──▶ every sink ──▶ commit      (Delivery.ts)
  *                      └─ bad record, failed transform, refused row ──▶ dead-letter topic
  *
