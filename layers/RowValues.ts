@@ -94,6 +94,10 @@ const failingField = (table: TableSchema.Any, row: unknown): string => {
   return Either.isLeft(whole) ? `: ${ParseResult.TreeFormatter.formatIssueSync(whole.left)}` : ""
 }
 
+/** How every sink words a row its schema refuses. */
+const mismatchAt = <A>(table: TableSchema.TableSchema<A>, row: A, i: number): string =>
+  `row ${i} (${describeKey(table, row)}) does not match the schema of table ${table.name}${failingField(table, row)}`
+
 /**
  * The first row of a batch its schema rejects (`table.is`), naming the row's key and the
  * first failing field; `undefined` if every row passes. One pass of `table.is`.
@@ -101,10 +105,8 @@ const failingField = (table: TableSchema.Any, row: unknown): string => {
 export const firstMismatch = <A>(table: TableSchema.TableSchema<A>, rows: ReadonlyArray<A>): string | undefined => {
   const is = table.is
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]
-    if (!is(row)) {
-      return `row ${i} (${describeKey(table, row)}) does not match the schema of table ${table.name}${failingField(table, row)}`
-    }
+    const row = rows[i]!
+    if (!is(row)) return mismatchAt(table, row, i)
   }
   return undefined
 }
@@ -118,10 +120,8 @@ export const firstRefused = <A>(
   rows: ReadonlyArray<A>
 ): string | undefined => {
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]
-    if (!table.is(row)) {
-      return `row ${i} (${describeKey(table, row)}) does not match the schema of table ${table.name}${failingField(table, row)}`
-    }
+    const row = rows[i]!
+    if (!table.is(row)) return mismatchAt(table, row, i)
     const record = row as Record<string, unknown>
     for (const column of table.columns) {
       const problem = valueProblem(column, record[column.name])
