@@ -1,75 +1,161 @@
 /**
- * `pnpm bench`: N records (default 200,000; `--records N`) through broker → transform →
- * Postgres on the real services, through pandaflow and through a plain kafkajs loop (the
- * baseline) in the same invocation, each in its own process so peak RSS is its own.
- * Prints records/s, peak RSS and the ratio, and writes the figures to bench/results/.
+ * `pnpm bench`: the contenders of issue 11 raced on one topic, interleaved (A B C … A B C
+ * …), each run in its own process with a fresh consumer group and table, under the same
+ * window (first record consumed → last commit acknowledged; see bench/child.ts).
+ *
+ * Settings (env): PANDAFLOW_BENCH_RECORDS (default 200000), PANDAFLOW_BENCH_RUNS (3),
+ * PANDAFLOW_BENCH_ONLY (comma list of contenders), PANDAFLOW_BENCH_RUNTIME (`js`, the
+ * default: built JS; or `tsx`), PANDAFLOW_BENCH_LATENCY_SECONDS (10; 0 skips the latency
+ * runs). Figures go to bench/results/pipeline-<id>.json; `pnpm bench:readme` puts the
+ * latest into README.md.
  */
 import { execFileSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
-import { Kafka, logLevel, Partitioners } from "kafkajs"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import cassandra from "cassandra-driver"
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs"
 import pg from "pg"
-import { type RunFigures, usersPage } from "./shared.js"
+import { type ChildArgs, warmUpKey } from "./child.js"
+import * as Measure from "./measure.js"
+import { usersPage } from "./shared.js"
+import * as Summary from "./summary.js"
 
-const arg = (name: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : undefined
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+const records = env("PANDAFLOW_BENCH_RECORDS", 200_000)
+const runs = env("PANDAFLOW_BENCH_RUNS", 3)
+const latencySeconds = env("PANDAFLOW_BENCH_LATENCY_SECONDS", 10)
+const runtime = process.env.PANDAFLOW_BENCH_RUNTIME === "tsx" ? "tsx" : "js"
+const brokers = process.env.PANDAFLOW_BROKERS ?? ""
+const pgUrl = process.env.PANDAFLOW_PG_URL ?? ""
+const cassandraPoints = (process.env.PANDAFLOW_CASSANDRA_CONTACT_POINTS ?? "").split(",").filter((s) => s.length > 0)
+if (brokers === "" || pgUrl === "") throw new Error("PANDAFLOW_BROKERS and PANDAFLOW_PG_URL must be set: run through `pnpm bench`")
+const kafkaVersion = process.env.PANDAFLOW_KAFKA_VERSION ?? "4.1.1"
+const toolsLib = `${process.env.PANDAFLOW_CACHE ?? `${process.env.HOME}/.cache/pandaflow`}/kafka-tools-${kafkaVersion}/lib`
+
+const all = ["pandaflow-pg", "copy-loop", "unnest-loop", "pandaflow-pg-cassandra", "cassandra-raw", "consume-only", "consumer-performance"]
+const only = process.env.PANDAFLOW_BENCH_ONLY?.split(",")
+const contenders = all.filter((c) => only === undefined || only.includes(c))
+const latencyContenders = ["pandaflow-pg", "copy-loop"].filter((c) => only === undefined || only.includes(c))
+
+if (runtime === "js") execFileSync("./node_modules/.bin/tsc", ["-p", "bench/tsconfig.json"], { stdio: "inherit" })
+if (contenders.includes("consumer-performance") && !existsSync(toolsLib)) {
+  execFileSync("bash", ["-c", `source scripts/services/lib.sh && maven_fetch bench/pom-kafka-tools.xml "$(dirname "${toolsLib}")" -Dkafka.version=${kafkaVersion}`], { stdio: "inherit" })
 }
-const records = Number(arg("records") ?? process.env.BENCH_RECORDS ?? 200_000)
-const brokers = process.env.PANDAFLOW_BROKERS
-const pgUrl = process.env.PANDAFLOW_PG_URL
-if (!brokers || !pgUrl) throw new Error("PANDAFLOW_BROKERS and PANDAFLOW_PG_URL must be set: run through `pnpm bench`")
 
-const id = `${Date.now().toString(36)}`
-const topic = `bench.raw.${id}`
-console.log(`bench: producing ${records.toLocaleString("en-US")} users to ${topic} (3 partitions)`)
+const id = Date.now().toString(36)
 const kafka = new Kafka({ clientId: "bench", brokers: brokers.split(","), logLevel: logLevel.ERROR })
 const admin = kafka.admin()
 await admin.connect()
-await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
 await producer.connect()
-const page = 5000
-for (let p = 1; (p - 1) * page < records; p++) {
-  const users = usersPage(p, page).slice(0, records - (p - 1) * page)
-  // A produce request carries one record batch a partition, capped by the broker's
-  // message.max.bytes (1 MiB): ~1.2 kB users, 3 partitions → 1,000 users a request.
-  for (let i = 0; i < users.length; i += 1000) {
-    const messages = users.slice(i, i + 1000).map((u) => ({ key: u.login.uuid, value: JSON.stringify(u) }))
-    await producer.send({ topic, acks: -1, messages })
+const topics: Array<string> = []
+const newTopic = async (name: string) => {
+  await admin.createTopics({ topics: [{ topic: name, numPartitions: 3 }], waitForLeaders: true })
+  topics.push(name)
+  return name
+}
+const send = (p: Producer, topic: string, users: ReadonlyArray<{ login: { uuid: string } }>) =>
+  p.send({ topic, acks: -1, messages: users.map((u) => ({ key: u.login.uuid, value: JSON.stringify(u), timestamp: String(Date.now()) })) })
+
+const topic = await newTopic(`bench.raw.${id}`)
+console.log(`bench: producing ${records.toLocaleString("en-US")} users to ${topic} (3 partitions); ${runs} runs each, ${runtime}`)
+for (let p = 1; (p - 1) * 5000 < records; p++) {
+  const users = usersPage(p, 5000).slice(0, records - (p - 1) * 5000)
+  // One produce request carries ≤ 1 MiB a partition (message.max.bytes): 1,000 users.
+  for (let i = 0; i < users.length; i += 1000) await send(producer, topic, users.slice(i, i + 1000))
+}
+
+const pool = new pg.Pool({ connectionString: pgUrl, max: 1 })
+const cql = cassandraPoints.length > 0 ? new cassandra.Client({ contactPoints: cassandraPoints, localDataCenter: "datacenter1" }) : undefined
+const keyspace = "bench"
+const cleanUp = async (table: string, withCassandra: boolean) => {
+  await pool.query(`DROP TABLE IF EXISTS ${table}`)
+  if (withCassandra && cql) await cql.execute(`DROP TABLE IF EXISTS ${keyspace}.${table}`)
+}
+const childArgs = (table: string, topicName: string, n: number, latency: boolean): ChildArgs => ({
+  brokers: brokers.split(","), pgUrl, cassandra: cassandraPoints, keyspace, topic: topicName, table, group: `${table}-group`, records: n, latency
+})
+
+const results: Record<string, Array<Measure.RunFigures>> = {}
+let serial = 0
+for (let run = 1; run <= runs; run++) {
+  for (const contender of contenders) {
+    const table = `bench_${contender.replace(/-/g, "_")}_${id}_${++serial}`
+    const running = contender === "consumer-performance"
+      ? Measure.consumerPerformance(toolsLib, brokers, topic, `${table}-group`, records)
+      : Measure.node(contender, childArgs(table, topic, records, false), runtime)
+    const figures = await running.figures
+    await cleanUp(table, contender.includes("cassandra"))
+    ;(results[contender] ??= []).push(figures)
+    console.log(`  run ${run} ${contender.padEnd(24)} ${Math.round(figures.recordsPerSecond).toLocaleString("en-US").padStart(9)} rec/s ${figures.seconds.toFixed(2)} s, CPU ${figures.windowCpuSeconds.toFixed(1)} s, ${figures.peakRssMiB.toFixed(0)} MiB`)
   }
 }
-await producer.disconnect()
-await admin.disconnect()
 
-const run = (script: string, table: string): RunFigures => {
-  console.log(`bench: running ${script} → table ${table}`)
-  const out = execFileSync("npx", ["tsx", `bench/${script}.ts`, brokers, pgUrl, topic, table, String(records)], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"]
-  })
-  return JSON.parse(out.trim().split("\n").pop()!) as RunFigures
+// Latency: a fresh topic a run, the child consuming before the paced producer starts.
+const rate = 5000
+const latencyResults: Record<string, Array<Measure.RunFigures>> = {}
+if (latencySeconds > 0) {
+  const total = rate * latencySeconds
+  const pageUsers = usersPage(1, 5000)
+  for (let run = 1; run <= runs; run++) {
+    for (const contender of latencyContenders) {
+      const table = `bench_latency_${contender.replace(/-/g, "_")}_${id}_${++serial}`
+      const t = await newTopic(`bench.latency.${id}.${serial}`)
+      const running = Measure.node(contender, childArgs(table, t, total + 1, true), runtime)
+      await producer.send({ topic: t, acks: -1, messages: [{ key: warmUpKey, value: JSON.stringify(pageUsers[0]) }] })
+      await running.line("ready")
+      const started = Date.now()
+      for (let sent = 0; sent < total;) {
+        const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * rate))
+        if (due > sent) {
+          const batch: Array<(typeof pageUsers)[number]> = []
+          for (let i = sent; i < due; i++) batch.push({ ...pageUsers[i % 5000]!, login: { ...pageUsers[i % 5000]!.login, uuid: crypto.randomUUID() } })
+          await send(producer, t, batch)
+          sent = due
+        }
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      const figures = await running.figures
+      await cleanUp(table, false)
+      ;(latencyResults[contender] ??= []).push(figures)
+      console.log(`  latency run ${run} ${contender.padEnd(16)} p50 ${figures.latency!.p50} ms, p99 ${figures.latency!.p99} ms`)
+    }
+  }
 }
-// Baseline first, then pandaflow: each reads the whole topic from the broker with its own
-// group, into its own empty table.
-const baseline = run("baseline", `bench_baseline_${id}`)
-const pandaflow = run("pandaflow", `bench_pandaflow_${id}`)
-const ratio = pandaflow.recordsPerSecond / baseline.recordsPerSecond
 
-// Leave nothing behind: the two tables and the topic hold 400,000 rows and 200,000 records.
-const pool = new pg.Pool({ connectionString: pgUrl, max: 1 })
-await pool.query(`DROP TABLE IF EXISTS bench_baseline_${id}, bench_pandaflow_${id}`)
+const services = {
+  kafka: kafkaVersion,
+  postgres: ((await pool.query("SHOW server_version")).rows[0] as { server_version: string }).server_version,
+  cassandra: cql ? String((await cql.execute("SELECT release_version FROM system.local")).first().get("release_version")) : "not running"
+}
 await pool.end()
-await admin.connect()
-await admin.deleteTopics({ topics: [topic] })
+await cql?.shutdown()
+await producer.disconnect()
+await admin.deleteTopics({ topics })
 await admin.disconnect()
 
-const row = (f: RunFigures) =>
-  `${f.name.padEnd(32)} ${Math.round(f.recordsPerSecond).toLocaleString("en-US").padStart(10)} rec/s ${f.seconds.toFixed(2).padStart(8)} s ${f.peakRssMiB.toFixed(0).padStart(6)} MiB peak RSS`
-console.log(`\nbench: ${records.toLocaleString("en-US")} records, broker → transform → Postgres upsert`)
-console.log(row(baseline))
-console.log(row(pandaflow))
-console.log(`ratio pandaflow / baseline: ${ratio.toFixed(2)}`)
+const summaries = Object.fromEntries(Object.entries(results).map(([c, r]) => [c, Summary.summarise(c, r)]))
+const latency = Object.fromEntries(Object.entries(latencyResults).map(([c, r]) => [c, Summary.summarise(c, r)]))
+const ratio = (a: string, b: string, f: (s: Summary.Summary) => number) =>
+  summaries[a] && summaries[b] ? f(summaries[a]!) / f(summaries[b]!) : undefined
+const ratios = {
+  "pandaflow-pg / copy-loop records/s (goal ≥ 1.0)": ratio("pandaflow-pg", "copy-loop", (s) => s.recordsPerSecond.median),
+  "pandaflow-pg / unnest-loop records/s": ratio("pandaflow-pg", "unnest-loop", (s) => s.recordsPerSecond.median),
+  "pandaflow-pg-cassandra / cassandra-raw records/s (goal ≥ 0.9)": ratio("pandaflow-pg-cassandra", "cassandra-raw", (s) => s.recordsPerSecond.median),
+  "pandaflow-pg / copy-loop CPU a record (goal ≤ 1.2)": ratio("pandaflow-pg", "copy-loop", (s) => s.cpuMicrosPerRecord.median)
+}
+console.log(`\nbench: ${records.toLocaleString("en-US")} records, median (min–max) of ${runs} interleaved runs; window = first record consumed → last commit acknowledged`)
+for (const s of Object.values(summaries)) console.log(Summary.line(s))
+for (const s of Object.values(latency)) console.log(`latency at ${rate}/s: ${Summary.line(s)}`)
+for (const [k, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${k}: ${v.toFixed(2)}`)
+
 mkdirSync("bench/results", { recursive: true })
 const file = `bench/results/pipeline-${id}.json`
-writeFileSync(file, JSON.stringify({ records, topic, baseline, pandaflow, ratio, at: new Date().toISOString() }, null, 2))
+writeFileSync(file, JSON.stringify({
+  at: new Date().toISOString(),
+  records, runs, runtime, latencyRate: rate, latencySeconds,
+  window: "first record consumed → commit of the last record acknowledged (table creation, connecting, group join and leave outside)",
+  machine: Summary.machine(services),
+  summaries, latency, ratios,
+  raw: { throughput: results, latency: latencyResults }
+}, null, 2))
 console.log(`bench: figures written to ${file}`)

@@ -1,0 +1,95 @@
+/**
+ * How the parent runs a contender: in its own process under GNU time, so user+sys CPU
+ * seconds and peak RSS are the child's own (the same for Node and the JVM), with the
+ * child's window figures read from its last stdout line.
+ */
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { ChildArgs, ChildFigures } from "./child.js"
+
+/** One run of one contender. */
+export interface RunFigures extends ChildFigures {
+  readonly contender: string
+  /** user + system CPU seconds of the whole child process (start-up included). */
+  readonly processCpuSeconds: number
+  readonly peakRssMiB: number
+}
+
+/** A child as it runs: wait for its figures, or for a line it prints. */
+export interface Running {
+  readonly figures: Promise<RunFigures>
+  readonly line: (text: string) => Promise<void>
+}
+
+/** Starts `command` under GNU time; the last stdout line is parsed by `parse`. */
+export const timed = (
+  contender: string,
+  command: ReadonlyArray<string>,
+  env: Record<string, string>,
+  parse: (stdout: string) => ChildFigures
+): Running => {
+  const dir = mkdtempSync(join(tmpdir(), "bench-"))
+  const timeFile = join(dir, "time")
+  const child = spawn("/usr/bin/time", ["-f", "%U %S %M", "-o", timeFile, ...command], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  let stdout = ""
+  const waiting: Array<{ text: string; resolve: () => void }> = []
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk
+    for (const w of waiting) if (stdout.includes(`${w.text}\n`)) w.resolve()
+  })
+  const figures = new Promise<RunFigures>((resolve, reject) => {
+    child.on("exit", (code) => {
+      try {
+        if (code !== 0) throw new Error(`${contender} exited with ${code}: ${stdout.slice(-2000)}`)
+        const [user, sys, rssKiB] = readFileSync(timeFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number)
+        resolve({ ...parse(stdout), contender, processCpuSeconds: user! + sys!, peakRssMiB: rssKiB! / 1024 })
+      } catch (e) {
+        reject(e)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+  return {
+    figures,
+    line: (text) => new Promise((resolve) => (stdout.includes(`${text}\n`) ? resolve() : waiting.push({ text, resolve })))
+  }
+}
+
+/** A Node contender (`bench/run-child`), built JS by default, `tsx` when asked. */
+export const node = (contender: string, args: ChildArgs, runtime: "js" | "tsx"): Running =>
+  timed(
+    contender,
+    runtime === "js"
+      ? ["node", ".pandaflow/bench-dist/bench/run-child.js", contender]
+      : ["node", "--import", "tsx", "bench/run-child.ts", contender],
+    { BENCH_CHILD: JSON.stringify(args) },
+    (stdout) => JSON.parse(stdout.trim().split("\n").pop()!) as ChildFigures
+  )
+
+/**
+ * Kafka's own `ConsumerPerformance` (kafka-tools, the broker's version). Its
+ * `fetch.nMsg.sec` runs from the group join to the last record: the JVM client's ceiling
+ * (it commits as its auto-commit does, not per batch).
+ */
+export const consumerPerformance = (lib: string, brokers: string, topic: string, group: string, records: number): Running =>
+  timed(
+    "consumer-performance",
+    [
+      "java", "-Xmx512m", "-cp", `${lib}/*`, "org.apache.kafka.tools.ConsumerPerformance",
+      "--bootstrap-server", brokers, "--topic", topic, "--messages", String(records), "--group", group, "--timeout", "60000"
+    ],
+    {},
+    (stdout) => {
+      // start.time, end.time, data.consumed.in.MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+      const fields = stdout.trim().split("\n").pop()!.split(",").map((s) => s.trim())
+      const n = Number(fields[4])
+      const fetchMs = Number(fields[7])
+      return { name: "Kafka ConsumerPerformance (JVM client)", records: n, seconds: fetchMs / 1000, recordsPerSecond: Number(fields[9]), windowCpuSeconds: Number.NaN }
+    }
+  )
