@@ -63,6 +63,11 @@ const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
     }, 150_000, 250)
     const seconds = (Date.now() - started) / 1000
     const recoverySeconds = (Date.now() - upAt) / 1000
+    // When work resumed: the first commit the parent read after the service was back.
+    // (No restart count: kafkajs restarts its consumer itself, and the job's own restart
+    // happens only once that retry has given up, so the count was almost always 0.)
+    const firstCommitAfterUp = w.commits().find((c) => c.at >= upAt)
+    const committedDuringOutage = w.commits().filter((c) => c.at >= stopAt && c.at < upAt).reduce((n, c) => n + c.records, 0)
     w.kill("SIGTERM")
     expect(await exitWithin(w, 20_000), w.stderrTail()).toBe(0)
 
@@ -70,7 +75,6 @@ const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
     const sinks = await readSinks(scenario)
     for (const sink of sinks) {
       expect(sink.count, `${sink.name} rows`).toBe(total)
-      expect(sink.distinct, `${sink.name} distinct ids`).toBe(total)
       expect(sink.digest, `${sink.name} rows differ from the expected rows`).toBe(digest(expected, sink.columns))
     }
     // An outage must never be mistaken for bad data: nothing may be dead-lettered.
@@ -82,7 +86,9 @@ const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
       dlq: String(dead.raw),
       redelivered: w.received() - total,
       seconds,
-      extra: `outage=${outageSeconds.toFixed(1)}s lag-0-after-up=${recoverySeconds.toFixed(1)}s lag-at-stop=${lagAtStop} committed-at-stop=${committedAtStop} restarts=${w.restarts()}`
+      extra: `outage=${outageSeconds.toFixed(1)}s lag-0-after-up=${recoverySeconds.toFixed(1)}s lag-at-stop=${lagAtStop} ` +
+        `committed-at-stop=${committedAtStop} committed-during-outage=${committedDuringOutage} ` +
+        `first-commit-after-up=${firstCommitAfterUp === undefined ? "none" : `${((firstCommitAfterUp.at - upAt) / 1000).toFixed(1)}s`}`
     })
   } finally {
     if (worker?.isRunning()) worker.kill("SIGKILL")

@@ -24,6 +24,7 @@ import type { SinkError } from "../../src/RowSink.js"
 import * as TableSchema from "../../src/TableSchema.js"
 import * as Topic from "../../src/Topic.js"
 import { requireEnv } from "../support/env.js"
+import { formatKillPoint, type KillPoint } from "../support/killPoints.js"
 import type { WorkerEvent } from "./worker.js"
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
@@ -42,13 +43,27 @@ export const waitUntil = async (what: string, check: () => boolean | Promise<boo
   }
 }
 
+/** A commit a worker reported, with the time the parent read it. */
+export interface Commit {
+  readonly partition: number
+  readonly records: number
+  /** The committed offset: the next record to read. */
+  readonly next: string
+  readonly at: number
+}
+
 /** A running worker process and what it has reported so far. */
 export interface Worker {
   readonly pid: number
   readonly received: () => number
+  /** Partitions it was handed batches of. */
+  readonly partitions: () => ReadonlySet<number>
   readonly committed: () => number
-  /** Times the job was restarted after a broker failure. */
-  readonly restarts: () => number
+  readonly commits: () => ReadonlyArray<Commit>
+  /** Rows a sink (`postgres`, `cassandra`) wrote for it. */
+  readonly written: (sink: string) => number
+  /** Where it SIGKILLed itself (`WORKER_KILL_AT`), if it did, with its counts then. */
+  readonly killedAt: () => { readonly at: string; readonly counts: Readonly<Record<string, number>> } | undefined
   readonly ready: Promise<void>
   /** Resolves with the exit code (or the signal's name) once the process is gone. */
   readonly exited: Promise<number | string>
@@ -67,6 +82,10 @@ export interface WorkerOptions {
   readonly fetchBytes?: number
   /** Connect and wait for `go()` before joining the group. */
   readonly standby?: boolean
+  /** SIGKILL itself when this count of its own work is reached. */
+  readonly killAt?: KillPoint
+  /** Sink delay per row, on top of `throttleMillis` a write. */
+  readonly rowDelayMicros?: number
 }
 
 /** Starts `test/reliability/worker.ts` in its own process for a scenario. */
@@ -85,14 +104,19 @@ export const startWorker = (scenario: Scenario, options: WorkerOptions = {}): Wo
       WORKER_UNTIL_DRAINED: options.untilDrained ? "true" : "false",
       WORKER_THROTTLE_MS: String(options.throttleMillis ?? 0),
       WORKER_FETCH_BYTES: String(options.fetchBytes ?? 256 * 1024),
-      WORKER_STANDBY: options.standby ? "true" : "false"
+      WORKER_STANDBY: options.standby ? "true" : "false",
+      WORKER_KILL_AT: options.killAt === undefined ? "" : formatKillPoint(options.killAt),
+      WORKER_ROW_DELAY_US: String(options.rowDelayMicros ?? 0)
     }
   })
   // A worker that died before its `go` makes the write fail with EPIPE: its exit says why.
   child.stdin!.on("error", () => undefined)
   let received = 0
   let committed = 0
-  let restarts = 0
+  const partitions = new Set<number>()
+  const commits: Array<Commit> = []
+  const written = new Map<string, number>()
+  let killedAt: { readonly at: string; readonly counts: Readonly<Record<string, number>> } | undefined
   let running = true
   let stderr = ""
   let onReady: () => void = () => undefined
@@ -107,9 +131,14 @@ export const startWorker = (scenario: Scenario, options: WorkerOptions = {}): Wo
       if (!line.startsWith("{")) continue
       const e = JSON.parse(line) as WorkerEvent
       if (e.event === "ready") onReady()
-      else if (e.event === "received") received += e.records
-      else if (e.event === "committed") committed += e.records
-      else restarts += 1
+      else if (e.event === "received") {
+        received += e.records
+        partitions.add(e.partition)
+      } else if (e.event === "committed") {
+        committed += e.records
+        commits.push({ partition: e.partition, records: e.records, next: e.next, at: Date.now() })
+      } else if (e.event === "written") written.set(e.sink, (written.get(e.sink) ?? 0) + e.rows)
+      else if (e.event === "kill") killedAt = { at: e.at, counts: e.counts }
     }
   })
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
@@ -123,8 +152,11 @@ export const startWorker = (scenario: Scenario, options: WorkerOptions = {}): Wo
   return {
     pid: child.pid!,
     received: () => received,
+    partitions: () => partitions,
     committed: () => committed,
-    restarts: () => restarts,
+    commits: () => commits,
+    written: (sink) => written.get(sink) ?? 0,
+    killedAt: () => killedAt,
     ready,
     exited,
     isRunning: () => running,
@@ -236,11 +268,11 @@ const tablesFor = (table: string) => {
 }
 
 /**
- * Creates the scenario's topics (3 partitions) and tables. The tables are created here,
+ * Creates the scenario's topics (3 partitions unless told) and tables. The tables are created here,
  * once, before any worker starts: concurrent `CREATE TABLE IF NOT EXISTS` from several
  * Cassandra clients can leave the schema disagreeing.
  */
-export const makeScenario = async (name: string): Promise<Scenario> => {
+export const makeScenario = async (name: string, options: { readonly partitions?: number } = {}): Promise<Scenario> => {
   const brokers = requireEnv("PANDAFLOW_BROKERS").split(",")
   requireEnv("PANDAFLOW_PG_URL")
   requireEnv("PANDAFLOW_CASSANDRA_CONTACT_POINTS")
@@ -271,7 +303,7 @@ export const makeScenario = async (name: string): Promise<Scenario> => {
     kafka: new Kafka({ clientId: `reliability-${name}`, brokers, logLevel: logLevel.NOTHING })
   }
   await runtime.runPromise(Effect.flatMap(Broker, (b) =>
-    Effect.all([b.createTopic({ name: scenario.topic, partitions: 3 }), b.createTopic({ name: scenario.dlq, partitions: 3 })])))
+    Effect.all([b.createTopic({ name: scenario.topic, partitions: options.partitions ?? 3 }), b.createTopic({ name: scenario.dlq, partitions: 3 })])))
   return scenario
 }
 
@@ -345,7 +377,7 @@ export const digest = (rows: ReadonlyArray<ClassicRow>, columns: ReadonlyArray<s
   return hash.digest("hex")
 }
 
-/** Every sink's rows: count, distinct ids, its columns and digest, by sink name. */
+/** Every sink's rows: count, its columns and digest, by sink name. */
 export const readSinks = (s: Scenario) =>
   s.runtime.runPromise(Effect.forEach(s.sinks, (sink) =>
     Effect.map(sink.scan, (rows) => ({
@@ -353,7 +385,6 @@ export const readSinks = (s: Scenario) =>
       columns: sink.columns,
       rows,
       count: rows.length,
-      distinct: new Set(rows.map((r) => r.id)).size,
       digest: digest(rows, sink.columns)
     }))))
 
