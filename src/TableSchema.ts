@@ -18,6 +18,7 @@
  */
 import { Data, Option, Schema, SchemaAST } from "effect"
 import { reservedIn } from "./ReservedWords.js"
+import * as SchemaCheck from "./SchemaCheck.js"
 
 /** The portable column kinds; each sink maps them to its own types. */
 export type ColumnKind = "text" | "uuid" | "integer" | "double" | "boolean" | "timestamp" | "json"
@@ -91,69 +92,15 @@ export class TableMismatch extends Data.TaggedError("TableMismatch")<{
 
 const plainIdentifier = /^[a-z_][a-z0-9_]{0,47}$/
 
-// Effect's own UUID pattern (Schema.UUID), so the compiled check refuses exactly what it does.
-const uuidPattern = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/i
-
-/** A check equivalent to the schema of one field, for the common kinds; `undefined` otherwise. */
-const fieldCheck = (ast: SchemaAST.AST): ((v: unknown) => boolean) | undefined => {
-  const id = Option.getOrUndefined(SchemaAST.getIdentifierAnnotation(ast))
-  switch (ast._tag) {
-    case "StringKeyword":
-      return (v) => typeof v === "string"
-    case "NumberKeyword":
-      return (v) => typeof v === "number"
-    case "BooleanKeyword":
-      return (v) => typeof v === "boolean"
-    case "Literal": {
-      const literal = ast.literal
-      return (v) => v === literal
-    }
-    case "Declaration":
-      return id === "DateFromSelf" ? (v) => v instanceof Date : undefined
-    case "Refinement":
-      if (id === "UUID" && ast.from._tag === "StringKeyword") return (v) => typeof v === "string" && uuidPattern.test(v)
-      if (id === "Int" && ast.from._tag === "NumberKeyword") return (v) => Number.isSafeInteger(v)
-      return undefined
-    case "UndefinedKeyword":
-      return (v) => v === undefined
-    case "Union": {
-      const members = ast.types.map(fieldCheck)
-      if (members.some((m) => m === undefined)) return undefined
-      const checks = members as ReadonlyArray<(v: unknown) => boolean>
-      return (v) => checks.some((c) => c(v))
-    }
-    default:
-      return undefined
-  }
-}
-
 /**
- * `Schema.is` for a row, compiled once to plain checks when every field is of a common
- * kind (string, number, boolean, literal, UUID, Int, DateFromSelf, their optional and
- * null forms): every sink checks every row, and Effect's generic check cost a Kafka →
- * Postgres run a tenth of its throughput. Any other field (a filter, a transformation)
- * keeps `Schema.is`, so the answer is always the schema's.
+ * `Schema.is` for a row, compiled once to plain checks (`SchemaCheck`) where it can be:
+ * every sink checks every row, and Effect's generic check cost a Kafka → Postgres run a
+ * tenth of its throughput. A schema `SchemaCheck` does not compile keeps `Schema.is`, so
+ * the answer is always the schema's.
  */
-const compiledIs = <A>(schema: Schema.Schema<A, unknown>): ((u: unknown) => u is A) | undefined => {
-  const ast = schema.ast
-  if (ast._tag !== "TypeLiteral" || ast.indexSignatures.length > 0) return undefined
-  const fields: Array<{ readonly name: string; readonly optional: boolean; readonly check: (v: unknown) => boolean }> = []
-  for (const p of ast.propertySignatures) {
-    const check = fieldCheck(p.type)
-    if (check === undefined || typeof p.name !== "string") return undefined
-    fields.push({ name: p.name, optional: p.isOptional, check })
-  }
-  return (u: unknown): u is A => {
-    if (typeof u !== "object" || u === null) return false
-    const row = u as Record<string, unknown>
-    for (const f of fields) {
-      // As Schema.is: a missing key passes only when optional; a present one is checked.
-      if (!(f.name in row)) {
-        if (!f.optional) return false
-      } else if (!f.check(row[f.name])) return false
-    }
-    return true
-  }
+const compiledIs = <A>(schema: Schema.Schema<A, unknown>): (u: unknown) => u is A => {
+  const check = SchemaCheck.compile(SchemaAST.typeAST(schema.ast))
+  return check === undefined ? Schema.is(schema) : (u: unknown): u is A => check(u)
 }
 
 // The reserved words of both databases: a list of their own (src/ReservedWords.ts).
@@ -325,7 +272,7 @@ export const make = <A, I>(options: Options<A, I>): TableSchema<A> => {
   }
   const first = key[0]!
   const keyOf = key.length === 1 ? (row: A) => part(row, first) : (row: A) => key.map((k) => part(row, k)).join("\u0000")
-  return { name, schema, key, columns, keyOf, is: compiledIs(schema) ?? Schema.is(schema) }
+  return { name, schema, key, columns, keyOf, is: compiledIs(schema) }
 }
 
 /** Keeps the last row per key (the latest wins), preserving first-seen order otherwise. */

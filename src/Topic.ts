@@ -11,6 +11,7 @@
  */
 import { Data, Either, ParseResult, Schema, SchemaAST } from "effect"
 import type { ConsumedRecord, ProducerRecord } from "./Broker.js"
+import * as SchemaCheck from "./SchemaCheck.js"
 
 /** A topic of values of type `A`, encoded as `I` (then JSON) on the wire. */
 export interface Topic<A, I = unknown> {
@@ -69,14 +70,16 @@ export type DecodeResult<A> = Either.Either<A, string>
 
 /**
  * The decoder of consumed records: JSON, then the schema. A schema without
- * transformations is only checked (`Schema.is`, no copy), which is the hot path; the full
- * decode runs to explain a failure, or always when the schema transforms values.
+ * transformations is only checked (no copy), which is the hot path, with `Schema.is`
+ * compiled to plain checks (`SchemaCheck`) where it can be; the full decode runs to
+ * explain a failure, or always when the schema transforms values.
  */
 export const decoder = <A, I>(schema: Schema.Schema<A, I>): (record: ConsumedRecord) => DecodeResult<A> => {
   const decode = Schema.decodeUnknownEither(schema, { errors: "first" })
   const explain = (e: ParseResult.ParseError) => ParseResult.TreeFormatter.formatErrorSync(e)
   const checkOnly = SchemaAST.typeAST(schema.ast) === schema.ast
-  const is = Schema.is(schema)
+  const compiled = checkOnly ? SchemaCheck.compile(schema.ast) : undefined
+  const is: (u: unknown) => u is A = compiled === undefined ? Schema.is(schema) : (u): u is A => compiled(u)
   return (record) => {
     if (record.value === null) return Either.left("empty value (tombstone)")
     let json: unknown
