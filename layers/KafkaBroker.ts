@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Deferred, Duration, Effect, Layer, LogLevel, Queue, Runtime, Schedule, Stream } from "effect"
+import { Clock, Config, Deferred, Duration, Effect, Layer, LogLevel, Queue, Runtime, Schedule, Stream } from "effect"
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type EachBatchPayload, type LogEntry } from "kafkajs"
 import {
   Broker,
@@ -19,6 +19,7 @@ import {
   type ConsumeOptions
 } from "../src/Broker.js"
 import * as CommitWatermark from "../src/CommitWatermark.js"
+import * as KafkaTransactions from "./KafkaTransactions.js"
 
 /** Connection and tuning options. */
 export interface KafkaBrokerOptions {
@@ -31,11 +32,21 @@ export interface KafkaBrokerOptions {
   readonly sessionTimeout?: Duration.DurationInput | undefined
   /**
    * How long a rebalance waits for members to finish their running batch (default 3
-   * minutes). It must outlast the pipeline's retry of an unavailable sink (2 minutes by
-   * default): a member cut off mid-retry would hand its partition to a new owner and then
-   * land an older write after the new owner's newer one.
+   * minutes). A member cut off mid-batch would hand its partition to a new owner and then
+   * land an older write after the new owner's newer one, so every batch carries a
+   * `deadline` of its hand-out plus `batchShare` of this timeout: the pipeline stops
+   * retrying a batch there (its per-batch retry budget is never longer) and fails it.
    */
   readonly rebalanceTimeout?: Duration.DurationInput | undefined
+  /** The share of `rebalanceTimeout` a batch may take, in (0, 1) (default 0.8: 144 s of 3 minutes). */
+  readonly batchShare?: number | undefined
+  /** How long the coordinator keeps the transaction of a crashed member open at most (default 60 s). */
+  readonly transactionTimeout?: Duration.DurationInput | undefined
+  /**
+   * Tests only: runs inside a batch's transaction (`commitWith`) after its records were
+   * sent and before its offsets and commit — the crash window a SIGKILL aims at.
+   */
+  readonly afterTransactionSend?: KafkaTransactions.AfterTransactionSend | undefined
   readonly heartbeatInterval?: Duration.DurationInput | undefined
   /** Longest wait of a fetch on an idle partition (default 1 second). */
   readonly maxWaitTime?: Duration.DurationInput | undefined
@@ -226,6 +237,10 @@ export const make = (options: KafkaBrokerOptions): Effect.Effect<BrokerService, 
       }))
 
     const consume = (consumeOptions: ConsumeOptions) => consumeWith(kafka, options, consumeOptions)
+    const share = options.batchShare ?? 0.8
+    if (!(share > 0 && share < 1)) {
+      return yield* new BrokerError({ reason: "ConsumeFailed", message: `KafkaBrokerOptions.batchShare must be in (0, 1), got ${share}` })
+    }
     return { produce, consume, createTopic, describeTopic, committed }
   })
 
@@ -243,13 +258,21 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
     // that no batch will fill. A rebalance starts both maps afresh.
     const watermark = CommitWatermark.make()
     const handedOut = new Map<number, bigint>()
+    const rebalanceTimeout = Duration.toMillis(options.rebalanceTimeout ?? "3 minutes")
+    const batchTime = Math.floor(rebalanceTimeout * (options.batchShare ?? 0.8))
+    const txns = yield* KafkaTransactions.make(kafka, {
+      groupId,
+      topic,
+      transactionTimeoutMs: options.transactionTimeout === undefined ? undefined : Duration.toMillis(options.transactionTimeout),
+      afterSend: options.afterTransactionSend
+    })
     const consumer = kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
       sessionTimeout: Duration.toMillis(options.sessionTimeout ?? "30 seconds"),
-      rebalanceTimeout: Duration.toMillis(options.rebalanceTimeout ?? "3 minutes"),
+      rebalanceTimeout,
       // A fetch long-polls an idle partition this long, and leaving the group waits for
       // it: kafkajs's 5 s default made every clean shutdown take 5 s.
       maxWaitTimeInMs: Duration.toMillis(options.maxWaitTime ?? "1 second"),
@@ -259,6 +282,7 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
     const handle = ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) =>
       Effect.gen(function*() {
         if (batch.messages.length === 0 || !isRunning() || isStale()) return
+        const deadline = (yield* Clock.currentTimeMillis) + batchTime
         const records: Array<ConsumedRecord> = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -275,25 +299,34 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
         if (previous === undefined) watermark.reset(batch.partition, first)
         handedOut.set(batch.partition, BigInt(last) + 1n)
         const done = yield* Deferred.make<void, BrokerError>()
+        const settle = (effect: Effect.Effect<void, BrokerError>) =>
+          Effect.tapBoth(effect, { onFailure: (e) => Deferred.fail(done, e), onSuccess: () => Deferred.succeed(done, undefined) })
         // Commits up to the watermark only: a batch finished ahead of an earlier one waits.
-        const commit = Effect.suspend(() => {
+        const commit = settle(Effect.suspend(() => {
           const upTo = watermark.complete(batch.partition, from, BigInt(last) + 1n)
           return upTo === undefined ? Effect.void : Effect.tryPromise({
             try: () => consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(upTo) }]),
             catch: fail("CommitFailed", `commit ${batch.topic}[${batch.partition}]@${upTo} for group ${groupId}`)
           })
-        }).pipe(
-          Effect.tapBoth({ onFailure: (e) => Deferred.fail(done, e), onSuccess: () => Deferred.succeed(done, undefined) }),
-          // After a rebalance the new owner redelivers this batch; sinks upsert, so nothing is lost.
+        })).pipe(
+          // After a rebalance the new owner redelivers this batch; sinks upsert, so nothing is
+          // lost. (Not for `commitWith`: an aborted transaction took its records with it.)
           Effect.catchIf((e) => rebalanceErrors.has(errorType(e.cause) ?? ""), (e) =>
             Effect.logWarning(`commit skipped, group rebalanced: ${e.message}`))
         )
+        // The records and the offset in one transaction. The watermark is contiguous (one
+        // batch a partition at a time), so `upTo` is this batch's end; were it held back,
+        // the records would still be sent, in a transaction of their own.
+        const commitWith: Batch["commitWith"] = (target, produced) =>
+          settle(Effect.suspend(() =>
+            txns.commitWith(batch.partition, watermark.complete(batch.partition, from, BigInt(last) + 1n), target, produced)
+          ))
         pending.add(done)
         const heartbeats = Effect.promise(() => heartbeat().catch(() => undefined)).pipe(
           Effect.repeat(Schedule.spaced(heartbeatEvery)),
           Effect.zipRight(Effect.never)
         )
-        yield* Effect.raceFirst(Effect.zipRight(Queue.offer(queue, { topic: batch.topic, partition: batch.partition, records, commit }), Deferred.await(done)), heartbeats).pipe(
+        yield* Effect.raceFirst(Effect.zipRight(Queue.offer(queue, { topic: batch.topic, partition: batch.partition, records, commit, commitWith, deadline }), Deferred.await(done)), heartbeats).pipe(
           Effect.ensuring(Effect.sync(() => pending.delete(done)))
         )
         resolveOffset(last)
@@ -307,6 +340,7 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
           consumer.on(consumer.events.GROUP_JOIN, () => {
             handedOut.clear()
             watermark.clear()
+            Runtime.runFork(runtime)(txns.reset)
           })
           consumer.on(consumer.events.CRASH, ({ payload }) => {
             if (!payload.restart) {

@@ -2,9 +2,11 @@
  * An in-memory broker with Kafka's semantics, for unit tests and the embedded mode:
  * partitions by the murmur2 key hash, per-group committed offsets, partitions shared
  * among the members of a group, one batch in flight per partition, and redelivery of
- * everything uncommitted when a partition changes owner (restart or rebalance).
+ * everything uncommitted when a partition changes owner (restart or rebalance). A batch's
+ * `commitWith` appends its records and commits in one state change, as a Kafka transaction.
  *
- * Held to the real broker by test/contract/Broker.contract.ts.
+ * Held to the real broker by test/contract/Broker.contract.ts and
+ * test/contract/BrokerTransactions.contract.ts.
  *
  * @since 0.1.0
  */
@@ -94,24 +96,28 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
         topics: new Map(s.topics).set(spec.name, Array.from({ length: spec.partitions }, () => []))
       }])
 
+    /** `s` with `records` appended to `topic` (created with the default partitions if missing). */
+    const append = (s: State, topic: string, records: ReadonlyArray<ProducerRecord>, now: number): State => {
+      if (records.length === 0) return s
+      const logs = (s.topics.get(topic) ?? Array.from({ length: defaultPartitions }, () => [])).map((l) => [...l])
+      for (const r of records) {
+        const partition = partitionFor(r.key, logs.length)
+        const log = logs[partition]!
+        log.push({
+          topic,
+          partition,
+          offset: String(log.length),
+          key: r.key,
+          value: r.value,
+          headers: { ...r.headers },
+          timestamp: r.timestamp ?? now
+        })
+      }
+      return { ...s, topics: new Map(s.topics).set(topic, logs) }
+    }
+
     const produce: BrokerService["produce"] = (topic, records) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => modify((s) => {
-        const logs = (s.topics.get(topic) ?? Array.from({ length: defaultPartitions }, () => [])).map((l) => [...l])
-        for (const r of records) {
-          const partition = partitionFor(r.key, logs.length)
-          const log = logs[partition]!
-          log.push({
-            topic,
-            partition,
-            offset: String(log.length),
-            key: r.key,
-            value: r.value,
-            headers: { ...r.headers },
-            timestamp: r.timestamp ?? now
-          })
-        }
-        return [undefined, { ...s, topics: new Map(s.topics).set(topic, logs) }]
-      }))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => modify((s) => [undefined, append(s, topic, records, now)]))
 
     const describeTopic: BrokerService["describeTopic"] = (topic) =>
       Effect.flatMap(Ref.get(state), (s) => {
@@ -152,23 +158,37 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
 
         // Commits go through a watermark, as in KafkaBroker: never past an unfinished batch.
         let watermark = CommitWatermark.make()
-        const commitOf = (partition: number, from: number, next: number, gen: number) =>
-          modify((s) => [undefined, updateGroup(s, groupId, (g) => {
-            const key = tp(topic, partition)
-            // The batch ended whatever the generation: release the partition, or nobody
-            // could ever take it again after a rebalance.
-            const inFlight = new Map(g.inFlight)
-            if (inFlight.get(key) === member) inFlight.delete(key)
-            const upTo = g.generation !== gen ? undefined : watermark.complete(partition, BigInt(from), BigInt(next))
-            // A member of an old generation cannot commit (Kafka answers ILLEGAL_GENERATION):
-            // the partition's new owner redelivers the batch instead.
-            const committedAt = upTo === undefined ? g.committed.get(key) : Math.max(g.committed.get(key) ?? 0, Number(upTo))
-            return {
-              ...g,
-              inFlight,
-              committed: committedAt === undefined ? g.committed : new Map(g.committed).set(key, committedAt)
-            }
-          })])
+        // `produced` lands in the same state change as the offset (one Ref update): the
+        // double's transaction. A stale member's batch lands neither, as a fenced
+        // transactional producer on Kafka.
+        const commitOf = (
+          partition: number,
+          from: number,
+          next: number,
+          gen: number,
+          produced?: { readonly topic: string; readonly records: ReadonlyArray<ProducerRecord> }
+        ) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            modify((s) => {
+              const current = s.groups.get(groupId) ?? emptyGroup
+              const withRecords = produced === undefined || current.generation !== gen ? s : append(s, produced.topic, produced.records, now)
+              return [undefined, updateGroup(withRecords, groupId, (g) => {
+                const key = tp(topic, partition)
+                // The batch ended whatever the generation: release the partition, or nobody
+                // could ever take it again after a rebalance.
+                const inFlight = new Map(g.inFlight)
+                if (inFlight.get(key) === member) inFlight.delete(key)
+                const upTo = g.generation !== gen ? undefined : watermark.complete(partition, BigInt(from), BigInt(next))
+                // A member of an old generation cannot commit (Kafka answers ILLEGAL_GENERATION):
+                // the partition's new owner redelivers the batch instead.
+                const committedAt = upTo === undefined ? g.committed.get(key) : Math.max(g.committed.get(key) ?? 0, Number(upTo))
+                return {
+                  ...g,
+                  inFlight,
+                  committed: committedAt === undefined ? g.committed : new Map(g.committed).set(key, committedAt)
+                }
+              })]
+            }))
 
         /** Takes the next available batch from a partition we own, or waits for a change. */
         const next: Effect.Effect<Batch> = Effect.gen(function*() {
@@ -198,7 +218,8 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                   topic,
                   partition,
                   records,
-                  commit: commitOf(partition, from, from + records.length, gen)
+                  commit: commitOf(partition, from, from + records.length, gen),
+                  commitWith: (target, produced) => commitOf(partition, from, from + records.length, gen, { topic: target, records: produced })
                 }
                 const claimedState = updateGroup(s, groupId, (g) => ({ ...g, inFlight: new Map(g.inFlight).set(key, member) }))
                 return [{ _tag: "Batch", batch }, claimedState, false]

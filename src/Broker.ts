@@ -40,12 +40,28 @@ export interface ConsumedRecord {
  * Consecutive records of one partition. `commit` marks every record of the batch as
  * processed for the group; call it only after every sink durably wrote them. A batch
  * never committed is delivered again to the next consumer of the group.
+ *
+ * A batch whose partition moved to another member meanwhile (a rebalance) commits
+ * nothing, and `commit` / `commitWith` still succeed: the new owner redelivers it.
  */
 export interface Batch {
   readonly topic: string
   readonly partition: number
   readonly records: ReadonlyArray<ConsumedRecord>
   readonly commit: Effect.Effect<void, BrokerError>
+  /**
+   * Produces `records` to `topic` and commits the batch, atomically: either both are
+   * visible (to read-committed consumers) or neither is, so a crash between the two
+   * cannot duplicate nor lose the records on replay. On Kafka it is one transaction
+   * (dearer than `commit`: use it only when there is something to produce).
+   */
+  readonly commitWith: (topic: string, records: ReadonlyArray<ProducerRecord>) => Effect.Effect<void, BrokerError>
+  /**
+   * Epoch milliseconds (Clock) after which the group may have handed the partition to
+   * another member (Kafka: the batch's hand-out plus most of the rebalance timeout).
+   * Work on the batch must end by then; absent when the broker sets no such limit.
+   */
+  readonly deadline?: number | undefined
 }
 
 /** What to consume. A group with no committed offset starts at the earliest record. */

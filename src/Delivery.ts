@@ -5,14 +5,21 @@
  *              │ bad record        │ failed            │ a row a sink refuses (isolated by bisection)
  *              └───────────────────┴───────────────────┴──▶ dead-letter topic, with the reason
  *
- * The offset is committed only after every sink wrote the batch and every dead letter was
- * acknowledged, and sinks upsert by key: a crash replays at most the uncommitted batch and
- * leaves no duplicate (at-least-once delivery, effectively-once results).
+ * The offset is committed only after every sink wrote the batch, and sinks upsert by key:
+ * a crash replays at most the uncommitted batch and leaves no duplicate row (at-least-once
+ * delivery, effectively-once results). A batch's dead letters and its offset commit are one
+ * broker transaction (`Batch.commitWith`): a crash between them neither loses nor repeats a
+ * dead letter. A batch without dead letters commits plainly, paying for no transaction.
+ *
+ * One retry budget per batch: every write of the batch, bisection sub-writes and every
+ * sink alike, stops retrying at the same deadline, the earlier of `retryBudget` after the
+ * batch started and the broker's `Batch.deadline` (before the group may give the
+ * partition to another member). The batch then fails uncommitted and is delivered again.
  *
  * @since 0.2.0
  */
-import { Cause, Data, Effect, Exit, Schedule } from "effect"
-import { type Batch, Broker, type ConsumedRecord, type ProducerRecord } from "./Broker.js"
+import { Cause, Clock, Data, Duration, Effect, Exit, Schedule } from "effect"
+import type { Batch, ConsumedRecord, ProducerRecord } from "./Broker.js"
 import * as DeadLetter from "./DeadLetter.js"
 import type * as Progress from "./Progress.js"
 import type { RowSink, SinkError } from "./RowSink.js"
@@ -23,8 +30,17 @@ import { lastPerKey } from "./TableSchema.js"
  * moving without losing anything: bad records are dead-lettered, outages are waited out.
  */
 export interface ErrorPolicy {
-  /** Retries a sink that is `Unavailable`; nothing is committed meanwhile. */
+  /**
+   * The backoff between retries of a sink that is `Unavailable`; nothing is committed
+   * meanwhile. How long retrying goes on is `retryBudget`, not this schedule.
+   */
   readonly retryUnavailable: Schedule.Schedule<unknown, SinkError>
+  /**
+   * How long one batch may spend retrying, shared by every write of the batch (bisection
+   * sub-writes, every sink). Must be shorter than the broker's rebalance timeout; the
+   * broker's `Batch.deadline` caps it anyway (KafkaBroker: 80 % of the rebalance timeout).
+   */
+  readonly retryBudget: Duration.DurationInput
   /** A record that fails its schema or its transform: dead-letter it (default) or stop the job. */
   readonly onInvalid: "dead-letter" | "fail"
   /**
@@ -34,14 +50,14 @@ export interface ErrorPolicy {
   readonly onRejected: "dead-letter" | "fail"
 }
 
-/** Jittered exponential backoff from 200 ms (at most 5 s apart) for two minutes, for `Unavailable` only. */
+/** Jittered exponential backoff from 200 ms (at most 5 s apart), for `Unavailable` only, two minutes a batch. */
 export const defaultErrorPolicy: ErrorPolicy = {
   retryUnavailable: Schedule.exponential("200 millis").pipe(
     Schedule.jittered,
     Schedule.either(Schedule.spaced("5 seconds")),
-    Schedule.upTo("120 seconds"),
     Schedule.whileInput((e: SinkError) => e.reason === "Unavailable")
   ),
+  retryBudget: Duration.seconds(120),
   onInvalid: "dead-letter",
   onRejected: "dead-letter"
 }
@@ -85,6 +101,24 @@ const describe = (e: unknown): string =>
     : String(e)
 
 /**
+ * The policy's backoff, ending at `deadline` (epoch ms, Clock): no wait runs past it, and
+ * no retry starts after it.
+ */
+export const untilDeadline = <E>(schedule: Schedule.Schedule<unknown, E>, deadline: number): Schedule.Schedule<unknown, E> =>
+  schedule.pipe(
+    Schedule.checkEffect(() => Effect.map(Clock.currentTimeMillis, (now) => now < deadline)),
+    Schedule.modifyDelayEffect((_, delay) =>
+      Effect.map(Clock.currentTimeMillis, (now) => Duration.min(delay, Duration.millis(Math.max(0, deadline - now)))))
+  )
+
+/** Where a batch's writes go and how they retry: one deadline for the whole batch. */
+interface Writing {
+  readonly policy: ErrorPolicy
+  /** `policy.retryUnavailable` ending at the batch's deadline. */
+  readonly retry: Schedule.Schedule<unknown, SinkError>
+}
+
+/**
  * Writes rows to a sink, waiting out outages. A `Rejected` batch is split in halves until
  * the refused rows are alone, so one poison row costs about log2(batch) extra writes and
  * the rest of its batch still lands.
@@ -92,20 +126,20 @@ const describe = (e: unknown): string =>
 const writeIsolating = <B>(
   sink: RowSink<B>,
   rows: ReadonlyArray<Derived<B>>,
-  policy: ErrorPolicy,
+  writing: Writing,
   depth = 1
 ): Effect.Effect<ReadonlyArray<Refused<B>>, SinkError> =>
   rows.length === 0 ? Effect.succeed([]) : sink.write(rows.map((d) => d.row)).pipe(
-    Effect.retry(policy.retryUnavailable),
+    Effect.retry(writing.retry),
     Effect.as<ReadonlyArray<Refused<B>>>([]),
     Effect.catchIf(
-      (e) => e.reason === "Rejected" && policy.onRejected === "dead-letter",
+      (e) => e.reason === "Rejected" && writing.policy.onRejected === "dead-letter",
       (error) =>
         rows.length === 1
           ? Effect.succeed([{ derived: rows[0]!, error, attempts: depth }])
           : Effect.zipWith(
-            writeIsolating(sink, rows.slice(0, rows.length >> 1), policy, depth + 1),
-            writeIsolating(sink, rows.slice(rows.length >> 1), policy, depth + 1),
+            writeIsolating(sink, rows.slice(0, rows.length >> 1), writing, depth + 1),
+            writeIsolating(sink, rows.slice(rows.length >> 1), writing, depth + 1),
             (a, b) => [...a, ...b]
           )
     )
@@ -120,7 +154,7 @@ const writeIsolating = <B>(
 const writeLatestAccepted = <B>(
   sink: RowSink<B>,
   derived: ReadonlyArray<Derived<B>>,
-  policy: ErrorPolicy
+  writing: Writing
 ): Effect.Effect<{ readonly refused: ReadonlyArray<Refused<B>>; readonly written: number }, SinkError> =>
   Effect.gen(function*() {
     const unique = lastPerKey(derived, (d) => sink.key(d.row))
@@ -130,7 +164,7 @@ const writeLatestAccepted = <B>(
     // Earlier versions of the refused keys, oldest first; built only when needed.
     let earlier: Map<string, Array<Derived<B>>> | undefined
     while (candidates.length > 0) {
-      const round = yield* writeIsolating(sink, candidates, policy)
+      const round = yield* writeIsolating(sink, candidates, writing)
       written += candidates.length - round.length
       refused.push(...round)
       if (round.length === 0 || unique.length === derived.length) break
@@ -169,8 +203,8 @@ export const processBatch = <B, E, R>(
   target: Target<B>
 ) =>
   Effect.gen(function*() {
-    const broker = yield* Broker
     const { policy, progress, sinks } = target
+    const started = yield* Clock.currentTimeMillis
     const derived: Array<Derived<B>> = []
     const dead: Array<ProducerRecord> = []
     const refuse = (record: ConsumedRecord, refusal: Refusal) =>
@@ -199,8 +233,11 @@ export const processBatch = <B, E, R>(
         else yield* refuse(record, new Refusal({ stage: "transform", message: describe(Cause.squash(exit.cause)) }))
       }
     }
+    // The batch's one retry budget, taken when it starts (decoding is part of the batch).
+    const deadline = Math.min(started + Duration.toMillis(policy.retryBudget), batch.deadline ?? Number.POSITIVE_INFINITY)
+    const writing: Writing = { policy, retry: untilDeadline(policy.retryUnavailable, deadline) }
     const refused = yield* Effect.forEach(sinks, (sink) =>
-      writeLatestAccepted(sink, derived, policy).pipe(
+      writeLatestAccepted(sink, derived, writing).pipe(
         Effect.tap(({ written }) => progress ? progress.addWritten(sink.name, written) : Effect.void),
         Effect.map(({ refused }) => refused)
       ), { concurrency: "unbounded" })
@@ -211,8 +248,8 @@ export const processBatch = <B, E, R>(
       const message = reasons.map((r) => `sink ${r.error.sink} rejected the row: ${r.error.message}`).join("; ")
       dead.push(DeadLetter.make(record, "sink", message, Math.max(...reasons.map((r) => r.attempts))))
     }
-    if (dead.length > 0) yield* broker.produce(target.deadLetterTopic, dead)
-    yield* batch.commit
+    // Dead letters and the offset in one transaction; the common batch pays a plain commit.
+    yield* dead.length > 0 ? batch.commitWith(target.deadLetterTopic, dead) : batch.commit
     if (progress) yield* progress.addProcessed(batch.records.length, dead.length)
   })
 

@@ -79,13 +79,15 @@ export const traced = (broker: BrokerService) =>
             yield* Effect.sync(() => {
               for (const r of batch.records) deliveries.set(coordinateOf(r), (deliveries.get(coordinateOf(r)) ?? 0) + 1)
             })
-            const commit = Effect.tap(batch.commit, () =>
-              Effect.all([
-                Ref.update(held, (k) => k - n),
-                Ref.update(trace.inFlight, (k) => k - n),
-                Ref.update(trace.commits, (k) => k + 1)
-              ], { discard: true }))
-            return { ...batch, commit }
+            const committed = Effect.all([
+              Ref.update(held, (k) => k - n),
+              Ref.update(trace.inFlight, (k) => k - n),
+              Ref.update(trace.commits, (k) => k + 1)
+            ], { discard: true })
+            const commit = Effect.tap(batch.commit, () => committed)
+            // A batch with dead letters commits through `commitWith` (one transaction).
+            const commitWith: Batch["commitWith"] = (topic, records) => Effect.tap(batch.commitWith(topic, records), () => committed)
+            return { ...batch, commit, commitWith }
           })
         return Stream.mapEffect(broker.consume(options), handOut)
       }))
