@@ -1,0 +1,73 @@
+/**
+ * The transactional commit of a batch (`Batch.commitWith`): one suite, run against every
+ * broker (test/contract/BrokerTransactions.test.ts). The records and the offset commit
+ * land together, and a batch that fails inside its transaction lands neither.
+ */
+import { expect, it } from "@effect/vitest"
+import { Chunk, Effect, type Layer, Stream } from "effect"
+import { describe } from "vitest"
+import { Broker, type Batch, type ConsumedRecord } from "../../src/Broker.js"
+import { unique } from "../support/env.js"
+
+const messages = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `k-${i % 7}`, value: `v-${i}` }))
+
+/** Every record of `topic` (read committed, through a throw-away group), `n` expected. */
+export const readAll = (topic: string, n: number) =>
+  Effect.flatMap(Broker, (broker) =>
+    n === 0 ? Effect.succeed([] as ReadonlyArray<ConsumedRecord>) : broker.consume({ topic, groupId: unique("read") }).pipe(
+      Stream.mapEffect((b) => Effect.as(b.commit, b.records)),
+      Stream.flattenIterables,
+      Stream.take(n),
+      Stream.runCollect,
+      Effect.map(Chunk.toReadonlyArray),
+      Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`fewer than ${n} records on ${topic}`) })
+    ))
+
+/** The first batch of `topic` for `groupId`, handed to `f`. */
+export const firstBatch = <A, E>(topic: string, groupId: string, f: (batch: Batch) => Effect.Effect<A, E>) =>
+  Effect.flatMap(Broker, (broker) =>
+    broker.consume({ topic, groupId }).pipe(
+      Stream.take(1),
+      Stream.mapEffect(f),
+      Stream.runCollect,
+      Effect.map((c) => Chunk.unsafeHead(c)),
+      Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`no batch on ${topic}`) })
+    ))
+
+export const brokerTransactionsContract = (name: string, layer: () => Layer.Layer<Broker, unknown>) =>
+  describe(`Broker transactions contract: ${name}`, () => {
+    const run = <A, E>(effect: Effect.Effect<A, E, Broker>) => Effect.provide(effect, layer())
+
+    it.live("commitWith lands the records and the batch's offset together; the group resumes after it", () =>
+      run(Effect.gen(function*() {
+        const broker = yield* Broker
+        const input = unique("tx-in")
+        const output = unique("tx-out")
+        const group = unique("g")
+        yield* broker.createTopic({ name: input, partitions: 1 })
+        yield* broker.createTopic({ name: output, partitions: 1 })
+        yield* broker.produce(input, messages(20))
+        const handled = yield* firstBatch(input, group, (batch) =>
+          Effect.as(batch.commitWith(output, batch.records.map((r) => ({ key: r.key ?? "", value: `dead ${r.offset}` }))), batch.records.length))
+        expect(handled).toBeGreaterThan(0)
+        const produced = yield* readAll(output, handled)
+        expect(produced.map((r) => r.value)).toEqual(Array.from({ length: handled }, (_, i) => `dead ${i}`))
+        expect((yield* broker.committed(input, group)).get(0)).toBe(String(handled))
+        // Nothing more than the batch's records is in the output.
+        const [out] = yield* broker.describeTopic(output)
+        expect(out!.high === String(handled) || Number(out!.high) === handled + 1).toBe(true)
+      })))
+
+    it.live("a batch without records to produce commits plainly, with no transaction", () =>
+      run(Effect.gen(function*() {
+        const broker = yield* Broker
+        const input = unique("tx-in")
+        const output = unique("tx-out")
+        const group = unique("g")
+        yield* broker.createTopic({ name: input, partitions: 1 })
+        yield* broker.createTopic({ name: output, partitions: 1 })
+        yield* broker.produce(input, messages(5))
+        const handled = yield* firstBatch(input, group, (batch) => Effect.as(batch.commit, batch.records.length))
+        expect((yield* broker.committed(input, group)).get(0)).toBe(String(handled))
+      })))
+  })
