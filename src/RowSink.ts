@@ -28,9 +28,12 @@ export interface RowSink<in A> {
   /** The natural key of a row: the pipeline keeps the last row per key within a batch. */
   readonly key: (row: A) => string
   /**
-   * Writes (upserts) every row durably, or fails. A `Rejected` batch must have written
-   * nothing, or only rows whose rewrite is harmless (upserts): the pipeline splits it to
-   * find the refused rows and writes the rest again.
+   * Writes (upserts) every row durably, or fails. A `Rejected` batch may have written any
+   * subset of its accepted rows, each exactly as given (Cassandra's concurrent inserts land
+   * some before the server refuses one; Postgres writes none), never anything else. That is
+   * harmless because they are upserts of the batch's own rows and the pipeline, bisecting
+   * the batch to find the refused rows, writes every accepted row again
+   * (test/contract/Sink.contract.ts, test/integration/Bisection.test.ts).
    */
   readonly write: (rows: ReadonlyArray<A>) => Effect.Effect<void, SinkError>
 }
