@@ -4,7 +4,7 @@
  * way the pipeline relies on.
  */
 import { expect, it } from "@effect/vitest"
-import { Chunk, Effect, type Layer, Stream } from "effect"
+import { Chunk, Effect, type Layer, Queue, Stream } from "effect"
 import { describe } from "vitest"
 import { Broker, type Batch, type ConsumedRecord, lag } from "../../src/Broker.js"
 import { partitionFor } from "../../layers/Murmur2.js"
@@ -104,6 +104,51 @@ export const brokerContract = (name: string, layer: () => Layer.Layer<Broker, un
         const other = yield* take(topic, unique("g"), 330, false)
         expect(other).toHaveLength(330)
       })))
+
+    // Per-key order rests on this: a key lives on one partition, and the pipeline processes
+    // batches concurrently, so a second batch of a partition must not come before the first
+    // one is committed. (The real broker on one node fetches every partition in one request
+    // and waits for all of a fetch's batches, so only batches already fetched keep flowing.)
+    it.live("one batch in flight per partition: while a batch is uncommitted no further batch of its partition comes, other partitions' batches do", () =>
+      run(Effect.scoped(Effect.gen(function*() {
+        const broker = yield* Broker
+        const topic = unique("contract-inflight")
+        yield* broker.createTopic({ name: topic, partitions: 3 })
+        yield* broker.produce(topic, messages(90))
+        const round1 = new Map((yield* broker.describeTopic(topic)).map((p) => [p.partition, Number(p.high)]))
+        const arrived = yield* Queue.unbounded<Batch>()
+        yield* Effect.forkScoped(Stream.runForEach(broker.consume({ topic, groupId: unique("g") }), (b) => Queue.offer(arrived, b)))
+        const next = Queue.take(arrived).pipe(
+          Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`no batch of ${topic} within 30 s`) })
+        )
+        const held = yield* next
+        const p = held.partition
+        // Every other partition's records come (and are committed) while p's batch is held.
+        const seen = new Map<number, number>()
+        const othersDone = () => [...round1].every(([q, n]) => q === p || (seen.get(q) ?? 0) === n)
+        while (!othersDone()) {
+          const b = yield* next
+          expect(b.partition, "a second batch of a partition whose batch is uncommitted").not.toBe(p)
+          seen.set(b.partition, (seen.get(b.partition) ?? 0) + b.records.length)
+          yield* b.commit
+        }
+        // More records for every partition; for 3 s nothing of p may come.
+        yield* broker.produce(topic, messages(90, 90))
+        yield* Effect.sleep("3 seconds")
+        for (const b of yield* Queue.takeAll(arrived)) {
+          expect(b.partition, "a second batch of a partition whose batch is uncommitted").not.toBe(p)
+          yield* b.commit
+        }
+        // Once committed, p goes on right after the held batch.
+        yield* held.commit
+        let b = yield* next
+        while (b.partition !== p) {
+          yield* b.commit
+          b = yield* next
+        }
+        expect(BigInt(b.records[0]!.offset)).toBe(BigInt(held.records[held.records.length - 1]!.offset) + 1n)
+        yield* b.commit
+      }))))
 
     it.live("redelivers what a consumer read but never committed", () =>
       run(Effect.gen(function*() {
