@@ -207,7 +207,7 @@ export interface Injected {
 }
 
 /** Four kinds of bad input, in turn: broken JSON, a foreign shape, a tombstone, a wrong type. */
-const badValue = (i: number, template: RandomUser.UserJson): string | null => {
+export const badValue = (i: number, template: RandomUser.UserJson): string | null => {
   switch (i % 4) {
     case 0:
       return `{"gender": "female", "name": ${i}`
@@ -222,6 +222,10 @@ const badValue = (i: number, template: RandomUser.UserJson): string | null => {
 
 const decodeUsers = Schema.decodeUnknownSync(Schema.Array(RandomUser.User))
 const encodeUser = Topic.encoder(RandomUserPipeline.users)
+
+/** Generated users as the records the ingest job would produce for a scenario. */
+export const userRecords = (s: Scenario, users: ReadonlyArray<RandomUser.UserJson>) =>
+  decodeUsers(users).map((u) => encodeUser(u, { "pandaflow-source": `reliability ${s.name}` }))
 
 /**
  * One of the scenario's tables read back through its sink: every sink stores the
@@ -331,7 +335,7 @@ export const disposeScenario = async (s: Scenario) => {
  */
 export const produce = async (s: Scenario, total: number, badEvery = 0, chunk = 1000): Promise<ReadonlyArray<Injected>> => {
   const users = FakeUsers.generatePage({ seed: s.seed, page: 1, results: total })
-  const records = decodeUsers(users).map((u) => encodeUser(u, { "pandaflow-source": `reliability ${s.name}` }))
+  const records = userRecords(s, users)
   const producer = s.kafka.producer({ allowAutoTopicCreation: false })
   await producer.connect()
   const injected: Array<Injected> = []
@@ -388,7 +392,13 @@ export const readSinks = (s: Scenario) =>
       digest: digest(rows, sink.columns)
     }))))
 
-/** Every record of a topic, read with a fresh group up to the high watermarks at the start. */
+/**
+ * Every record of a topic, read with a fresh group up to the high watermarks at the start.
+ * Each batch is committed (for the throwaway group): the broker hands out a partition's
+ * next batch only then. A topic written in transactions has commit markers at offsets
+ * that are never delivered, so fewer records than offsets arrive: the read then ends
+ * once nothing more arrived for 10 s.
+ */
 export const readTopic = (s: Scenario, topic: string) =>
   s.runtime.runPromise(Effect.gen(function*() {
     const broker = yield* Broker
@@ -396,10 +406,11 @@ export const readTopic = (s: Scenario, topic: string) =>
     const count = partitions.reduce((n, p) => n + Number(BigInt(p.high) - BigInt(p.low)), 0)
     if (count === 0) return []
     const records = yield* broker.consume({ topic, groupId: `${s.group}-reader-${Date.now().toString(36)}` }).pipe(
-      Stream.mapConcat((batch) => batch.records),
+      Stream.mapConcatEffect((batch) => Effect.as(batch.commit, batch.records)),
       Stream.take(count),
+      Stream.timeout("10 seconds"),
       Stream.runCollect,
-      Effect.timeout("60 seconds")
+      Effect.timeout("120 seconds")
     )
     return Array.from(records)
   }))
