@@ -2,6 +2,21 @@ import { defineConfig } from "vitest/config"
 
 // Two projects: `unit` needs nothing but Node; `services` talks to the real broker,
 // Postgres and Cassandra that `pnpm services:up` starts (scripts/test-all.sh does it).
+// A third, `soak` (test/soak: the long runs, ~10 minutes), exists only when
+// PANDAFLOW_SOAK=1 (`pnpm test:soak`), so a plain `vitest run` and CI never pick it up.
+const soak = process.env["PANDAFLOW_SOAK"] === "1"
+  ? [{
+    test: {
+      name: "soak",
+      include: ["test/soak/**/*.test.ts"],
+      pool: "forks" as const,
+      poolOptions: { forks: { singleFork: true } },
+      testTimeout: 900_000,
+      hookTimeout: 180_000
+    }
+  }]
+  : []
+
 export default defineConfig({
   test: {
     projects: [
@@ -30,7 +45,8 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000
         }
-      }
+      },
+      ...soak
     ]
   }
 })
