@@ -29,7 +29,7 @@ it("SIGKILL at 10 seeded record counts loses nothing, duplicates no row, dead-le
     // The kill schedule: change the seed to explore other crash points.
     seed: 202_404,
     range: { min: 500, max: 5_000 },
-    // Until the dead letters and their offsets commit in one transaction, a crash between
-    // the two sends a dead letter again: distinct coordinates must be exact, raw may exceed.
-    exactlyOnceDeadLetters: false
+    // Dead letters and their offsets commit in one transaction: two kill points fall on
+    // dead-letter sends, and the raw count must still equal the injected records.
+    exactlyOnceDeadLetters: true
   }), 300_000)

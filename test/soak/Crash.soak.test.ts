@@ -27,7 +27,6 @@ it("100,000 records, 20 SIGKILLs at seeded record counts: 0 lost, 0 duplicated, 
     kills: 20,
     seed: 100_000,
     range: { min: 500, max: 7_000 },
-    // Until dead letters and their batch's offsets commit in one Kafka transaction, a
-    // crash between the two sends one again: distinct coordinates exact, raw reported.
-    exactlyOnceDeadLetters: false
+    // Dead letters and their batch's offsets commit in one Kafka transaction: raw exact too.
+    exactlyOnceDeadLetters: true
   }), 900_000)
