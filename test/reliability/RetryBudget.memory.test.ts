@@ -50,8 +50,10 @@ it.effect("a bisection needing many sub-writes during an outage gives up at the 
       expect(Exit.isFailure(exit)).toBe(true)
       const attempts = yield* Ref.get(h.controls.attempts)
       const last = Math.max(...attempts.map((a) => a.at))
-      // Retried up to the budget, and not one write after it.
-      expect(last).toBeLessThanOrEqual(120_000)
+      // Retried up to the budget, and not one write after it. The jittered delays are
+      // fractional milliseconds: the last wait, cut to end at the deadline, may land a
+      // rounding error past it (120000.00000000003 was seen), never a millisecond.
+      expect(last).toBeLessThan(120_001)
       expect(last).toBeGreaterThanOrEqual(110_000)
       // Two clean sub-writes came back after their 50 s; the third was still down at 120 s.
       expect(attempts.filter((a) => a.ok).map((a) => a.rows)).toEqual([8, 4])
