@@ -190,12 +190,7 @@ export const make = (options: KafkaBrokerOptions): Effect.Effect<BrokerService, 
           producer.send({
             topic,
             acks: -1,
-            messages: records.map((r) => ({
-              key: r.key,
-              value: r.value,
-              headers: r.headers ? { ...r.headers } : {},
-              ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) })
-            }))
+            messages: records.map(KafkaTransactions.toMessage)
           }),
         catch: fail("ProduceFailed", `produce ${records.length} records to ${topic}`)
       }).pipe(Effect.asVoid)

@@ -17,8 +17,16 @@
  * @since 0.3.0
  */
 import { Effect, type Scope } from "effect"
-import { type Kafka, Partitioners, type Producer } from "kafkajs"
+import { type Kafka, type Message, Partitioners, type Producer } from "kafkajs"
 import { BrokerError, type ProducerRecord } from "../src/Broker.js"
+
+/** A pandaflow `ProducerRecord` as kafkajs sends it (kafkajs wants the timestamp as a string). */
+export const toMessage = (r: ProducerRecord): Message => ({
+  key: r.key,
+  value: r.value,
+  headers: r.headers ? { ...r.headers } : {},
+  ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) })
+})
 
 /** A fault hook for tests: runs inside the transaction, after its records were sent and before the offsets and the commit. */
 export type AfterTransactionSend = (coordinates: { readonly topic: string; readonly partition: number }) => Promise<void>
@@ -112,12 +120,7 @@ export const make = (kafka: Kafka, options: TransactionalOptions): Effect.Effect
         await txn.send({
           topic: target,
           acks: -1,
-          messages: records.map((r) => ({
-            key: r.key,
-            value: r.value,
-            headers: r.headers ? { ...r.headers } : {},
-            ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) })
-          }))
+          messages: records.map(toMessage)
         })
         if (options.afterSend !== undefined) await options.afterSend({ topic: options.topic, partition })
         if (upTo !== undefined) {
