@@ -34,19 +34,25 @@ export const firstBatch = <A, E>(topic: string, groupId: string, f: (batch: Batc
       Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`no batch on ${topic}`) })
     ))
 
+/** A fresh one-partition input topic holding `count` records, an empty output topic and a fresh group. */
+const topics = (count: number) =>
+  Effect.gen(function*() {
+    const broker = yield* Broker
+    const input = unique("tx-in")
+    const output = unique("tx-out")
+    yield* broker.createTopic({ name: input, partitions: 1 })
+    yield* broker.createTopic({ name: output, partitions: 1 })
+    yield* broker.produce(input, messages(count))
+    return { broker, input, output, group: unique("g") }
+  })
+
 export const brokerTransactionsContract = (name: string, layer: () => Layer.Layer<Broker, unknown>) =>
   describe(`Broker transactions contract: ${name}`, () => {
     const run = <A, E>(effect: Effect.Effect<A, E, Broker>) => Effect.provide(effect, layer())
 
     it.live("commitWith lands the records and the batch's offset together; the group resumes after it", () =>
       run(Effect.gen(function*() {
-        const broker = yield* Broker
-        const input = unique("tx-in")
-        const output = unique("tx-out")
-        const group = unique("g")
-        yield* broker.createTopic({ name: input, partitions: 1 })
-        yield* broker.createTopic({ name: output, partitions: 1 })
-        yield* broker.produce(input, messages(20))
+        const { broker, input, output, group } = yield* topics(20)
         const handled = yield* firstBatch(input, group, (batch) =>
           Effect.as(batch.commitWith(output, batch.records.map((r) => ({ key: r.key ?? "", value: `dead ${r.offset}` }))), batch.records.length))
         expect(handled).toBeGreaterThan(0)
@@ -60,13 +66,7 @@ export const brokerTransactionsContract = (name: string, layer: () => Layer.Laye
 
     it.live("a batch without records to produce commits plainly, with no transaction", () =>
       run(Effect.gen(function*() {
-        const broker = yield* Broker
-        const input = unique("tx-in")
-        const output = unique("tx-out")
-        const group = unique("g")
-        yield* broker.createTopic({ name: input, partitions: 1 })
-        yield* broker.createTopic({ name: output, partitions: 1 })
-        yield* broker.produce(input, messages(5))
+        const { broker, input, output, group } = yield* topics(5)
         const handled = yield* firstBatch(input, group, (batch) => Effect.as(batch.commit, batch.records.length))
         expect((yield* broker.committed(input, group)).get(0)).toBe(String(handled))
       })))
