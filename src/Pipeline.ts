@@ -10,7 +10,7 @@
  *
  * @since 0.2.0
  */
-import { Data, type Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
+import { Clock, Data, Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
 import { type Batch, Broker, type BrokerError, type ConsumedRecord, lag, type ProducerRecord } from "./Broker.js"
 import * as Delivery from "./Delivery.js"
 import type * as Progress from "./Progress.js"
@@ -230,7 +230,8 @@ export const consume = <W, B, ESource, RSource, RTransform, ESink, RSink>(
       policy: options.errorPolicy ?? Delivery.defaultErrorPolicy,
       progress
     }
-    return yield* consumeOnce(pipeline, options, target).pipe(
+    const checkBudget = budgetCheck(pipeline.name, target.policy)
+    return yield* consumeOnce(pipeline, options, target, checkBudget).pipe(
       Effect.retry({
         schedule: options.brokerRetry ?? defaultBrokerRetry,
         while: (e) => typeof e === "object" && e !== null && "_tag" in e && e._tag === "BrokerError"
@@ -243,14 +244,45 @@ export const consume = <W, B, ESource, RSource, RTransform, ESink, RSink>(
     )
   }))
 
+/**
+ * The warning `budgetCheck` logs: the policy's budget is not shorter than the time the
+ * broker gives a batch (`allowedMs`, from hand-out to `Batch.deadline`).
+ */
+const budgetCappedWarning = (pipeline: string, retryBudget: Duration.DurationInput, allowedMs: number): string =>
+  `${pipeline}: errorPolicy.retryBudget (${Duration.format(retryBudget)}) is not shorter than the time the broker gives a batch ` +
+  `before a rebalance may hand its partition to another member (${Duration.format(Duration.millis(Math.max(0, Math.round(allowedMs))))}, ` +
+  `part of its rebalance timeout): each batch's retries are capped to the batch deadline; set a shorter retryBudget or a longer rebalance timeout`
+
+/**
+ * The retry budget meets the broker's rebalance timeout only at the first batch: the
+ * broker says how long a batch may take through `Batch.deadline`, not as an option.
+ * Delivery caps every batch's budget to that deadline, which is safe, but a budget that
+ * is never reached is a configuration mistake: the first batch with a deadline logs one
+ * warning, once per consume job (broker restarts included).
+ */
+const budgetCheck = (pipeline: string, policy: Delivery.ErrorPolicy) => {
+  let checked = false
+  return ({ deadline }: Batch): Effect.Effect<void> =>
+    checked || deadline === undefined ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      checked = true
+      const allowed = deadline - now
+      return Duration.toMillis(policy.retryBudget) >= allowed
+        ? Effect.logWarning(budgetCappedWarning(pipeline, policy.retryBudget, allowed))
+        : Effect.void
+    })
+}
+
 const consumeOnce = <W, B, ESource, RSource, RTransform, ESink, RSink>(
   pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
   options: ConsumeOptions,
-  target: Delivery.Target<B>
+  target: Delivery.Target<B>,
+  checkBudget: (batch: Batch) => Effect.Effect<void>
 ) =>
   Effect.gen(function*() {
     const broker = yield* Broker
-    const batches = broker.consume({ topic: options.topic ?? pipeline.topic.name, groupId: options.groupId ?? pipeline.group })
+    const batches = broker.consume({ topic: options.topic ?? pipeline.topic.name, groupId: options.groupId ?? pipeline.group }).pipe(
+      Stream.tap(checkBudget)
+    )
     const concurrency = options.concurrency ?? 3
     const limit = options.maxInFlightRecords
     const process = (batch: Batch) => Delivery.processBatch(batch, pipeline.handle, target)
