@@ -1,7 +1,7 @@
 /**
- * The Postgres side of a `TableSchema`: column types, the DDL, the `unnest` upsert, the
- * `SELECT` of `scan`, the values of both, and the check of an existing table against the
- * schema.
+ * The Postgres side of a `TableSchema`: column types, the DDL, the two batch upserts
+ * (`unnest` arrays, or COPY into a staging table then `INSERT … SELECT`), the `SELECT` of
+ * `scan`, the values, and the check of an existing table against the schema.
  *
  * Pure functions, so the bench, tools and tests use exactly what the sink runs.
  *
@@ -106,19 +106,53 @@ export const createTableStatement = (table: TableSchema.Any): string =>
 export const addColumnStatement = (table: TableSchema.Any, column: TableSchema.Column): string =>
   `ALTER TABLE ${table.name} ADD COLUMN IF NOT EXISTS ${column.name} ${typeOf(column)}`
 
+// What both write paths end with: the conflict clause; rows that did not change are
+// skipped by the `IS DISTINCT FROM` guard, so a replay writes no new row versions.
+const onConflict = (table: TableSchema.Any): string => {
+  const rest = table.columns.map((c) => c.name).filter((n) => !table.key.includes(n))
+  return rest.length === 0
+    ? `ON CONFLICT (${table.key.join(", ")}) DO NOTHING`
+    : `ON CONFLICT (${table.key.join(", ")}) DO UPDATE SET ${rest.map((n) => `${n} = EXCLUDED.${n}`).join(", ")}\n` +
+      `WHERE (t.*) IS DISTINCT FROM (EXCLUDED.*)`
+}
+
 /**
  * The batch upsert: one `unnest` array parameter a column, in column order; rows that did
  * not change are skipped by the `IS DISTINCT FROM` guard, so a replay writes no new versions.
  */
-export const upsertStatement = (table: TableSchema.Any): string => {
-  const names = table.columns.map((c) => c.name)
-  const rest = names.filter((n) => !table.key.includes(n))
-  return `INSERT INTO ${table.name} AS t (${names.join(", ")})\n` +
-    `SELECT * FROM unnest(${table.columns.map((c, i) => `$${i + 1}::${typeOf(c)}[]`).join(", ")})\n` +
-    (rest.length === 0
-      ? `ON CONFLICT (${table.key.join(", ")}) DO NOTHING`
-      : `ON CONFLICT (${table.key.join(", ")}) DO UPDATE SET ${rest.map((n) => `${n} = EXCLUDED.${n}`).join(", ")}\n` +
-        `WHERE (t.*) IS DISTINCT FROM (EXCLUDED.*)`)
+export const upsertStatement = (table: TableSchema.Any): string =>
+  `INSERT INTO ${table.name} AS t (${table.columns.map((c) => c.name).join(", ")})\n` +
+  `SELECT * FROM unnest(${table.columns.map((c, i) => `$${i + 1}::${typeOf(c)}[]`).join(", ")})\n` +
+  onConflict(table)
+
+// FNV-1a of the staging table's columns, so a schema that changed (or another schema of
+// the same table) on a pooled session gets a staging table of its own, never a stale one.
+const fingerprint = (text: string): string => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(36)
+}
+
+/**
+ * The session's staging table of the COPY write path: a temporary table with the schema's
+ * columns and types (the types the `unnest` path casts to, so both refuse the same values),
+ * without constraints, emptied at every commit. Its name is derived from the table and
+ * the columns, and stays under Postgres's 63-byte identifier limit.
+ */
+export const stagingTable = (table: TableSchema.Any): { readonly name: string; readonly create: string } => {
+  const columns = table.columns.map((c) => `${c.name} ${typeOf(c)}`).join(", ")
+  const name = `pandaflow_stage_${table.name.slice(0, 36)}_${fingerprint(`${table.name}(${columns})`)}`
+  return { name, create: `CREATE TEMP TABLE IF NOT EXISTS ${name} (${columns}) ON COMMIT DELETE ROWS` }
+}
+
+/** `COPY <staging> (columns) FROM STDIN`, text format, columns in the schema's order. */
+export const copyStatement = (table: TableSchema.Any, staging: string): string =>
+  `COPY ${staging} (${table.columns.map((c) => c.name).join(", ")}) FROM STDIN`
+
+/** The upsert of the COPY path: the staging table's rows into the table, with the same conflict clause as `upsertStatement`. */
+export const mergeStatement = (table: TableSchema.Any, staging: string): string => {
+  const names = table.columns.map((c) => c.name).join(", ")
+  return `INSERT INTO ${table.name} AS t (${names})\nSELECT ${names} FROM ${staging}\n` + onConflict(table)
 }
 
 const selected = (column: TableSchema.Column): string => {
