@@ -5,6 +5,13 @@
  * everything uncommitted when a partition changes owner (restart or rebalance). A batch's
  * `commitWith` appends its records and commits in one state change, as a Kafka transaction.
  *
+ * By default every record stays for the broker's life. With `retention: "committed"` a
+ * partition drops the records every group that subscribed to its topic has committed
+ * (offsets stay absolute: the partition's low offset moves up, as after Kafka's log
+ * retention), so a long or large run holds only what is not yet consumed; with
+ * `maxRetainedRecords` a produce also waits while its topic holds that many, so a fast
+ * source cannot outrun a slow sink in memory.
+ *
  * Held to the real broker by test/contract/Broker.contract.ts and
  * test/contract/BrokerTransactions.contract.ts.
  *
@@ -30,6 +37,25 @@ export interface MemoryBrokerOptions {
   readonly maxBatchSize?: number | undefined
   /** Partitions of a topic created implicitly by a produce, as `num.partitions`. */
   readonly defaultPartitions?: number | undefined
+  /**
+   * `"all"` (the default) keeps every record. `"committed"` drops a partition's records
+   * below the smallest offset committed by the groups that ever consumed its topic (a
+   * group that has not committed there holds everything); a topic nobody consumes keeps
+   * all. A fetch below the low offset starts at it (Kafka's `auto.offset.reset=earliest`).
+   */
+  readonly retention?: "all" | "committed" | undefined
+  /**
+   * With `retention: "committed"`: a produce to a topic some group consumes waits while
+   * the topic holds at least this many records (a batch's `commitWith` never waits: it
+   * is what frees room). Unbounded when absent.
+   */
+  readonly maxRetainedRecords?: number | undefined
+}
+
+/** One partition: `base` is the offset of `records[0]` (records below it were dropped). */
+interface Log {
+  readonly base: number
+  readonly records: ReadonlyArray<ConsumedRecord>
 }
 
 interface Group {
@@ -48,8 +74,10 @@ interface Group {
 }
 
 interface State {
-  readonly topics: ReadonlyMap<string, ReadonlyArray<ReadonlyArray<ConsumedRecord>>>
+  readonly topics: ReadonlyMap<string, ReadonlyArray<Log>>
   readonly groups: ReadonlyMap<string, Group>
+  /** The groups that ever consumed each topic: retention keeps what any of them has not committed. */
+  readonly subscribers: ReadonlyMap<string, ReadonlySet<string>>
   /** Completed on every change, then replaced: how waiting consumers wake up. */
   readonly changed: Deferred.Deferred<void>
   readonly nextMember: number
@@ -61,15 +89,23 @@ type Claim =
 
 const emptyGroup: Group = { members: [], committed: new Map(), inFlight: new Map(), generation: 0 }
 const tp = (topic: string, partition: number) => `${topic}:${partition}`
+const emptyLog: Log = { base: 0, records: [] }
+const retained = (logs: ReadonlyArray<Log>): number => logs.reduce((n, l) => n + l.records.length, 0)
 
 /** Builds a fresh, empty broker. */
 export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerService> =>
   Effect.gen(function*() {
     const maxBatch = options.maxBatchSize ?? 500
     const defaultPartitions = options.defaultPartitions ?? 3
+    const dropCommitted = options.retention === "committed"
+    const maxRetained = dropCommitted ? options.maxRetainedRecords : undefined
+    if (maxRetained !== undefined && !(Number.isInteger(maxRetained) && maxRetained > 0)) {
+      return yield* Effect.dieMessage(`MemoryBrokerOptions.maxRetainedRecords must be a positive integer, got ${maxRetained}`)
+    }
     const state = yield* Ref.make<State>({
       topics: new Map(),
       groups: new Map(),
+      subscribers: new Map(),
       changed: yield* Deferred.make<void>(),
       nextMember: 0
     })
@@ -93,38 +129,73 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
     const createTopic: BrokerService["createTopic"] = (spec) =>
       modify((s) => [undefined, s.topics.has(spec.name) ? s : {
         ...s,
-        topics: new Map(s.topics).set(spec.name, Array.from({ length: spec.partitions }, () => []))
+        topics: new Map(s.topics).set(spec.name, Array.from({ length: spec.partitions }, () => emptyLog))
       }])
 
     /** `s` with `records` appended to `topic` (created with the default partitions if missing). */
     const append = (s: State, topic: string, records: ReadonlyArray<ProducerRecord>, now: number): State => {
       if (records.length === 0) return s
-      const logs = (s.topics.get(topic) ?? Array.from({ length: defaultPartitions }, () => [])).map((l) => [...l])
+      const logs = [...(s.topics.get(topic) ?? Array.from({ length: defaultPartitions }, () => emptyLog))]
+      // Only the partitions written to are copied.
+      const added = new Map<number, Array<ConsumedRecord>>()
       for (const r of records) {
         const partition = partitionFor(r.key, logs.length)
         const log = logs[partition]!
-        log.push({
+        let tail = added.get(partition)
+        if (tail === undefined) added.set(partition, tail = [])
+        tail.push({
           topic,
           partition,
-          offset: String(log.length),
+          offset: String(log.base + log.records.length + tail.length),
           key: r.key,
           value: r.value,
           headers: { ...r.headers },
           timestamp: r.timestamp ?? now
         })
       }
+      for (const [p, tail] of added) logs[p] = { base: logs[p]!.base, records: logs[p]!.records.concat(tail) }
       return { ...s, topics: new Map(s.topics).set(topic, logs) }
     }
 
+    /** `s` without the records of `topic`'s `partition` that every subscribed group has committed. */
+    const trim = (s: State, topic: string, partition: number): State => {
+      const logs = s.topics.get(topic)
+      const log = logs?.[partition]
+      const groups = s.subscribers.get(topic)
+      if (!dropCommitted || logs === undefined || log === undefined || groups === undefined) return s
+      let low = Infinity
+      for (const id of groups) low = Math.min(low, s.groups.get(id)?.committed.get(tp(topic, partition)) ?? log.base)
+      if (low <= log.base) return s
+      const next = [...logs]
+      next[partition] = { base: low, records: log.records.slice(low - log.base) }
+      return { ...s, topics: new Map(s.topics).set(topic, next) }
+    }
+
+    /** Whether a produce to `topic` has to wait for consumers to free room. */
+    const full = (s: State, topic: string): boolean =>
+      maxRetained !== undefined && s.subscribers.has(topic) && retained(s.topics.get(topic) ?? []) >= maxRetained
+
     const produce: BrokerService["produce"] = (topic, records) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => modify((s) => [undefined, append(s, topic, records, now)]))
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.gen(function*() {
+          while (true) {
+            const waitOn = yield* modify((s): readonly [Deferred.Deferred<void> | undefined, Omit<State, "changed">, boolean] =>
+              records.length > 0 && full(s, topic) ? [s.changed, s, false] : [undefined, append(s, topic, records, now), true])
+            if (waitOn === undefined) return
+            yield* Deferred.await(waitOn)
+          }
+        }))
 
     const describeTopic: BrokerService["describeTopic"] = (topic) =>
       Effect.flatMap(Ref.get(state), (s) => {
         const logs = s.topics.get(topic)
         return logs === undefined
           ? Effect.fail(new BrokerError({ reason: "UnknownTopic", message: `topic ${topic} does not exist` }))
-          : Effect.succeed(logs.map((log, partition): PartitionOffsets => ({ partition, low: "0", high: String(log.length) })))
+          : Effect.succeed(logs.map((log, partition): PartitionOffsets => ({
+            partition,
+            low: String(log.base),
+            high: String(log.base + log.records.length)
+          })))
       })
 
     const committed: BrokerService["committed"] = (topic, groupId) =>
@@ -141,6 +212,7 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
       Stream.unwrapScoped(Effect.gen(function*() {
         const member = yield* modify((s) => [s.nextMember, {
           ...updateGroup(s, groupId, (g) => ({ ...g, members: [...g.members, s.nextMember], generation: g.generation + 1 })),
+          subscribers: new Map(s.subscribers).set(topic, new Set(s.subscribers.get(topic)).add(groupId)),
           nextMember: s.nextMember + 1
         }])
         // Leaving the group hands our partitions, and anything we did not commit, to the others.
@@ -172,7 +244,7 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
             modify((s) => {
               const current = s.groups.get(groupId) ?? emptyGroup
               const withRecords = produced === undefined || current.generation !== gen ? s : append(s, produced.topic, produced.records, now)
-              return [undefined, updateGroup(withRecords, groupId, (g) => {
+              return [undefined, trim(updateGroup(withRecords, groupId, (g) => {
                 const key = tp(topic, partition)
                 // The batch ended whatever the generation: release the partition, or nobody
                 // could ever take it again after a rebalance.
@@ -187,7 +259,7 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                   inFlight,
                   committed: committedAt === undefined ? g.committed : new Map(g.committed).set(key, committedAt)
                 }
-              })]
+              }), topic, partition)]
             }))
 
         /** Takes the next available batch from a partition we own, or waits for a change. */
@@ -207,10 +279,11 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                 const key = tp(topic, partition)
                 if (index < 0 || partition % g.members.length !== index || g.inFlight.has(key)) continue
                 const log = logs[partition]!
-                const from = positions.get(key) ?? g.committed.get(key) ?? 0
-                if (from >= log.length) continue
+                // Below the low offset (dropped by retention) a fetch starts at it.
+                const from = Math.max(positions.get(key) ?? g.committed.get(key) ?? 0, log.base)
+                if (from >= log.base + log.records.length) continue
                 if (!positions.has(key)) watermark.reset(partition, BigInt(from))
-                const records = log.slice(from, from + maxBatch)
+                const records = log.records.slice(from - log.base, from - log.base + maxBatch)
                 positions.set(key, from + records.length)
                 cursor = partition + 1
                 const gen = g.generation
