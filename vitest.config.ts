@@ -9,6 +9,7 @@ const soak = process.env["PANDAFLOW_SOAK"] === "1"
     test: {
       name: "soak",
       include: ["test/soak/**/*.test.ts"],
+      globalSetup: ["test/support/buildOnce.ts"],
       pool: "forks" as const,
       poolOptions: { forks: { singleFork: true } },
       testTimeout: 900_000,
@@ -39,6 +40,8 @@ export default defineConfig({
             "test/package/**/*.test.ts"
           ],
           exclude: ["test/**/*.memory.test.ts"],
+          // Child processes (the CLI, reliability workers) run a plain-JS build made once.
+          globalSetup: ["test/support/buildOnce.ts"],
           // The machine has two cores shared with three servers: one file at a time.
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },

@@ -82,7 +82,8 @@ const isTypeScript = (file: string) => /\.[cm]?tsx?$/.test(file)
 export const load = (file: string): Effect.Effect<PipelineModule, ModuleError> =>
   Effect.gen(function*() {
     const url = pathToFileURL(file).href
-    const importIt = Effect.tryPromise({ try: () => import(url) as Promise<Record<string, unknown>>, catch: (e) => e })
+    const importFrom = (href: string) => Effect.tryPromise({ try: () => import(href) as Promise<Record<string, unknown>>, catch: (e) => e })
+    const importIt = importFrom(url)
     const exports = yield* importIt.pipe(
       Effect.catchIf(
         (e) => isTypeScript(file) && isRecord(e) && e.code === "ERR_UNKNOWN_FILE_EXTENSION",
@@ -93,7 +94,12 @@ export const load = (file: string): Effect.Effect<PipelineModule, ModuleError> =
               api.register()
             },
             catch: () => new ModuleError({ file, message: "is TypeScript: install tsx in your project (npm i -D tsx) or compile it to .js" })
-          }).pipe(Effect.zipRight(importIt))
+          }).pipe(
+            // Node keeps the failed import of `url` in its module map: importing it again
+            // rejects again, whatever loader is registered now. Another URL of the same
+            // file is a new module job that goes through tsx.
+            Effect.zipRight(importFrom(`${url}?typescript`))
+          )
       ),
       Effect.mapError((e) =>
         e instanceof ModuleError ? e : new ModuleError({

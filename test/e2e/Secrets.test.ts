@@ -10,9 +10,8 @@
 import { execFile } from "node:child_process"
 import { describe, expect, it } from "vitest"
 import { requireEnv } from "../support/env.js"
+import { cliScript } from "../support/built.js"
 
-const tsx = "node_modules/.bin/tsx"
-const cli = "bin/pandaflow.ts"
 
 // Distinct, unguessable-looking secrets; the first has the characters that broke redaction.
 const pgSecret = "Pg@s3cr:et-7Qx"
@@ -33,7 +32,7 @@ interface Result {
 const exec = (args: ReadonlyArray<string>, env: Record<string, string>, timeout = 120_000) =>
   new Promise<Result>((resolve, reject) => {
     const started = Date.now()
-    execFile(tsx, [cli, ...args], { env: { ...base, ...env }, timeout }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cliScript, ...args], { env: { ...base, ...env }, timeout }, (error, stdout, stderr) => {
       if (error !== null && typeof error.code !== "number") reject(error)
       else resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr, millis: Date.now() - started })
     })

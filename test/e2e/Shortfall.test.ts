@@ -10,9 +10,8 @@ import type * as http from "node:http"
 import { Effect } from "effect"
 import { describe, expect, it } from "@effect/vitest"
 import { ada, page, sendJson, serve } from "../support/randomUserApi.js"
+import { cliScript } from "../support/built.js"
 
-const tsx = "node_modules/.bin/tsx"
-const cli = "bin/pandaflow.ts"
 
 /** The embedded default but for the source: PANDAFLOW_API_URL points at `apiUrl`. */
 const envFor = (apiUrl: string) => ({
@@ -24,7 +23,7 @@ const envFor = (apiUrl: string) => ({
 
 const exec = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
   Effect.async<{ readonly code: number; readonly stdout: string; readonly stderr: string }, Error>((resume) => {
-    execFile(tsx, [cli, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cliScript, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) => {
       if (error !== null && typeof error.code !== "number") resume(Effect.fail(error))
       else resume(Effect.succeed({ code: error === null ? 0 : Number(error.code), stdout, stderr }))
     })

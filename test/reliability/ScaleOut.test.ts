@@ -112,12 +112,20 @@ it("3 workers on 6 partitions, one SIGKILLed mid-stream and replaced: rows, dead
     const lastVersion = new Map(history.map((w) => [w.id, w.version]))
     expect([...lastVersion.values()].every((v) => v === stream.versions), "a key's last write is not its latest version").toBe(true)
 
-    // The schedulers: no slot twice, none skipped between the first and the last, and the
-    // store's owner of each finished run ran it.
+    // The schedulers: no slot twice; none skipped between the first and the last — every
+    // such slot has its run in the store (one the stop interrupted has its run but no
+    // execution: both instances stop concurrently, so on a loaded machine one may still be
+    // claiming a slot while the other runs the next); the store's owner of each finished
+    // run ran it, and each finished run was executed.
     const slots = outcome.executions.map((e) => e.slot).sort((a, b) => a - b)
     expect(new Set(slots).size, "a slot ran twice").toBe(slots.length)
     expect(slots.length, "the schedulers ran no slot").toBeGreaterThan(0)
-    for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!, "a slot was skipped").toBe(1000)
+    const stored = new Map(outcome.runs.map((r) => [r.slot, r.state]))
+    const missing: Array<number> = []
+    for (let slot = slots[0]!; slot <= slots.at(-1)!; slot += 1000) if (!stored.has(slot)) missing.push(slot)
+    expect(missing, "slots skipped: no run in the store").toEqual([])
+    const success = outcome.runs.filter((r) => r.state === "success").map((r) => r.slot).sort((a, b) => a - b)
+    expect(success.filter((slot) => !slots.includes(slot)), "a run is success but no instance executed it").toEqual([])
     const ranBy = new Map(outcome.executions.map((e) => [e.slot, e.instance]))
     for (const run of outcome.runs.filter((r) => r.state === "success")) expect(ranBy.get(run.slot), `slot ${run.slot}`).toBe(run.owner)
 
@@ -132,7 +140,7 @@ it("3 workers on 6 partitions, one SIGKILLed mid-stream and replaced: rows, dead
         `held=${held.join("/")} resume=${resumed.map((m) => (m / 1000).toFixed(1)).join("/")}s ` +
         `lag-0-after-kill=${((lagZeroAt - killedAt) / 1000).toFixed(1)}s lag-0-after-last-send=${((lagZeroAt - producedAt) / 1000).toFixed(1)}s ` +
         `history=${history.length} backward-steps=${steps.length} committed=${workers.map((w) => w.committed()).join("/")} ` +
-        `scheduler-slots=${slots.length} owners=a:${outcome.executions.filter((e) => e.instance === "a").length},b:${outcome.executions.filter((e) => e.instance === "b").length}`
+        `scheduler-slots=${slots.length} not-executed=${[...stored].filter(([slot]) => !slots.includes(slot)).map(([, state]) => state).join("/") || "none"} owners=a:${outcome.executions.filter((e) => e.instance === "a").length},b:${outcome.executions.filter((e) => e.instance === "b").length}`
     })
   } finally {
     for (const w of workers) if (w.isRunning()) w.kill("SIGKILL")

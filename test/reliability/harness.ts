@@ -23,6 +23,7 @@ import * as DeadLetter from "../../src/DeadLetter.js"
 import type { SinkError } from "../../src/RowSink.js"
 import * as TableSchema from "../../src/TableSchema.js"
 import * as Topic from "../../src/Topic.js"
+import { workerScript } from "../support/built.js"
 import { requireEnv } from "../support/env.js"
 import { formatKillPoint, type KillPoint } from "../support/killPoints.js"
 import type { WorkerEvent } from "./worker.js"
@@ -88,9 +89,9 @@ export interface WorkerOptions {
   readonly rowDelayMicros?: number
 }
 
-/** Starts `test/reliability/worker.ts` in its own process for a scenario. */
+/** Starts `test/reliability/worker.ts` (built: test/support/buildOnce.ts) in its own process for a scenario. */
 export const startWorker = (scenario: Scenario, options: WorkerOptions = {}): Worker => {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "test/reliability/worker.ts"], {
+  const child: ChildProcess = spawn(process.execPath, [workerScript], {
     cwd: repoRoot,
     stdio: ["pipe", "pipe", "pipe"],
     env: {

@@ -52,7 +52,7 @@ export const runCrash = async (scenario: Scenario, run: CrashRun) => {
   const started = Date.now()
   let finalSeconds = 0
   try {
-    // Each next life starts up (tsx, Postgres, Cassandra) while the current one works, and
+    // Each next life starts up (node, Postgres, Cassandra) while the current one works, and
     // joins the group once the current one is dead; the group then waits out the dead
     // member's 6 s session, as after a real crash.
     let current = startWorker(scenario, { standby: true, killAt: schedule[0]! })
