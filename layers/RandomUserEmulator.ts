@@ -7,9 +7,14 @@
  *
  * @since 0.1.0
  */
-import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+// Modules by path, not the packages' index: @effect/platform's index also loads the API
+// docs UIs (Swagger, Scalar: ~20 MiB of script source held for the life of the process).
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { maxResultsPerRequest, version } from "./RandomUser.js"

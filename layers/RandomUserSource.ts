@@ -20,8 +20,11 @@
  *
  * @since 0.1.0
  */
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+// Modules by path, not the packages' index (see RandomUserEmulator.ts).
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Config, type ConfigError, Data, Duration, Effect, Either, Layer, Schedule, Schema, Stream } from "effect"
 import * as RandomUser from "./RandomUser.js"
 import * as Redact from "./Redact.js"
