@@ -1,12 +1,13 @@
 /**
- * The two run modes of a pipeline module: `--once` (ingest, consume everything, print a
- * summary, exit) and the long-running service (its jobs on their schedules, the consume
+ * The two run modes of a pipeline module: `--once` (ingest while consuming, until
+ * everything is committed; print a summary, exit) and the long-running service (its jobs on their schedules, the consume
  * job under supervision, the control API). Which implementations run is decided by the
  * composition root (bin/pandaflow.ts); this module only asks for services by tag.
  *
  * @since 0.1.0
  */
 import { Cause, Clock, Console, Data, Effect, Fiber, FiberRef, HashSet, Layer, Logger, LogLevel, Schedule } from "effect"
+import { lag } from "../Broker.js"
 import * as IngestJob from "../IngestJob.js"
 import * as Pipeline from "../Pipeline.js"
 import * as Progress from "../Progress.js"
@@ -89,7 +90,25 @@ const onStop = <A, E, R>(effect: Effect.Effect<A, E, R>, progress: Progress.Prog
     Effect.flatMap(progress.snapshot, (s) =>
       options.logFormat === "json" ? say(options, "info", "stopped", Progress.fields(s)) : say(options, "info", Progress.formatStopped(s))))
 
-/** `--once`: ingest `records` (when the pipeline has a source), consume everything, print a summary. */
+/**
+ * Ingests while the consume job runs, and ends once the ingest ended and the group has
+ * committed everything on the topic (lag polled every 500 ms, as `Pipeline.drain`).
+ * Consuming alongside lets the embedded broker drop committed records as the run goes
+ * and hold a source that outruns the sink (Live.embeddedBroker), instead of holding the
+ * whole run in memory until the ingest ends.
+ */
+const ingestWhileConsuming = (pipeline: Pipeline.Any, options: RunOptions, progress: Progress.Progress) => {
+  const drained = lag(pipeline.topic.name, options.groupId).pipe(
+    Effect.retry({ schedule: Pipeline.defaultBrokerRetry }),
+    Effect.repeat({ schedule: Schedule.spaced("500 millis"), until: (n) => n === 0 })
+  )
+  return Effect.raceFirst(
+    Effect.zipRight(Pipeline.consume(pipeline, { groupId: options.groupId }, progress), Effect.never),
+    Effect.zipLeft(Pipeline.ingest(pipeline, { records: options.records, seed: options.seed, pageSize: options.pageSize }, progress), drained)
+  )
+}
+
+/** `--once`: ingest `records` (when the pipeline has a source) while consuming, until everything is committed; print a summary. */
 export const once = (module: Module.PipelineModule, options: RunOptions) =>
   Effect.gen(function*() {
     const pipeline = module.pipeline
@@ -99,9 +118,8 @@ export const once = (module: Module.PipelineModule, options: RunOptions) =>
       Effect.gen(function*() {
         const printer = yield* Effect.fork(printProgress(progress, options))
         const ingest = pipeline.source === undefined
-          ? undefined
-          : yield* Pipeline.ingest(pipeline, { records: options.records, seed: options.seed, pageSize: options.pageSize }, progress)
-        yield* Pipeline.drain(pipeline, { groupId: options.groupId }, progress)
+          ? yield* Effect.as(Pipeline.drain(pipeline, { groupId: options.groupId }, progress), undefined)
+          : yield* ingestWhileConsuming(pipeline, options, progress)
         yield* Fiber.interrupt(printer)
         const summary = yield* progress.snapshot
         if (options.logFormat === "json") yield* say(options, "info", "done", { ...Progress.fields(summary), ...(ingest ? { ingest } : {}) })
