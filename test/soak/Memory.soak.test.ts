@@ -36,7 +36,10 @@ afterAll(async () => {
 const producePages = async (from: number, pages: number) => {
   for (let p = from; p < from + pages; p++) {
     const records = userRecords(scenario, FakeUsers.generatePage({ seed: scenario.seed, page: p, results: pageSize }))
-    await scenario.runtime.runPromise(Effect.flatMap(Broker, (b) => b.produce(scenario.topic, records)))
+    // In sends of 1,000: a page of 10,000 users is past the broker's 1 MiB request limit.
+    for (let i = 0; i < records.length; i += 1_000) {
+      await scenario.runtime.runPromise(Effect.flatMap(Broker, (b) => b.produce(scenario.topic, records.slice(i, i + 1_000))))
+    }
   }
 }
 
