@@ -2,8 +2,8 @@
  * The two run modes of a pipeline module: `--once` (ingest while consuming, until
  * everything is committed; print a summary, exit) and the long-running service (its
  * jobs on their schedules, the consume job under supervision, the control API). Which
- * implementations run is decided by the
- * composition root (bin/pandaflow.ts); this module only asks for services by tag.
+ * implementations run is decided by the composition root (bin/pandaflow.ts); this
+ * module only asks for services by tag.
  *
  * @since 0.1.0
  */
