@@ -4,9 +4,18 @@
  * produce bound that keeps a fast source from outrunning the consumer in memory.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Option, type Scope, Stream } from "effect"
-import { Broker, type Batch, lag } from "../../src/Broker.js"
+import { Chunk, Effect, Fiber, Layer, Option, type Scope, Stream } from "effect"
+import * as RandomUserPipeline from "../../examples/randomuser/pipeline.js"
+import { UserRow } from "../../examples/randomuser/UserRow.js"
 import * as MemoryBroker from "../../layers/MemoryBroker.js"
+import * as MemorySink from "../../layers/MemorySink.js"
+import * as MemoryUserSource from "../../layers/MemoryUserSource.js"
+import { UserSource } from "../../layers/UserSource.js"
+import { Broker, type Batch, lag } from "../../src/Broker.js"
+import * as Run from "../../src/cli/Run.js"
+import * as Pipeline from "../../src/Pipeline.js"
+import type * as RowSink from "../../src/RowSink.js"
+import * as TableSchema from "../../src/TableSchema.js"
 
 const records = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ key: "k", value: String(from + i) }))
 
@@ -123,4 +132,58 @@ describe("MemoryBroker retention", () => {
       const exit = yield* Effect.exit(MemoryBroker.make({ retention: "committed", maxRetainedRecords: 0 }))
       expect(exit._tag).toBe("Failure")
     }))
+})
+
+describe("--once on the bounded embedded broker", () => {
+  it.live("consumes while it ingests: the topic never runs far ahead of the sink, and ends empty", () =>
+    Effect.gen(function*() {
+      const sink = yield* MemorySink.make(TableSchema.make({ name: "users", schema: UserRow, key: "id" }), "memory")
+      // At each write: how far the topic's end ran ahead of the rows written so far.
+      let written = 0
+      let maxLead = 0
+      const watched: RowSink.Definition<UserRow, never, Broker> = {
+        name: "memory",
+        table: sink.table,
+        build: Effect.map(Broker, (broker) => ({
+          ...sink,
+          write: (rows: ReadonlyArray<UserRow>) =>
+            Effect.flatMap(Effect.orDie(broker.describeTopic("users.raw.v1")), (partitions) => {
+              const produced = partitions.reduce((n, p) => n + Number(p.high), 0)
+              maxLead = Math.max(maxLead, produced - written)
+              written += rows.length
+              return sink.write(rows)
+            })
+        }))
+      }
+      const pipeline = Pipeline.withSinks(RandomUserPipeline.make(), [watched]) as unknown as Pipeline.Any
+      const module = { file: "test", pipeline, jobs: undefined, pools: undefined, layer: undefined }
+      // Pages take a little time, as over HTTP, so the consumer has joined before most of
+      // the ingest (before a group consumes the topic, a produce never waits).
+      const slowPages = Layer.succeed(UserSource, {
+        fetchPage: (request) => Effect.zipLeft(MemoryUserSource.make.fetchPage(request), Effect.sleep("20 millis"))
+      })
+      const layer = Layer.mergeAll(
+        MemoryBroker.layer({ retention: "committed", maxRetainedRecords: 500, maxBatchSize: 100 }),
+        slowPages
+      )
+      yield* Effect.gen(function*() {
+        yield* Run.once(module as Parameters<typeof Run.once>[0], {
+          records: 10_000,
+          seed: "once",
+          pageSize: 1000,
+          partitions: 3,
+          groupId: "process",
+          progressSeconds: 60,
+          quiet: true
+        })
+        // Ingest first, consume after (the old --once) has the whole 10,000 ahead; here at
+        // most the bound, one produce of 1,000 past it and the batches in flight.
+        expect(maxLead).toBeLessThanOrEqual(2500)
+        expect(written).toBe(10_000)
+        expect(yield* sink.scan).toHaveLength(10_000)
+        const partitions = yield* Effect.flatMap(Broker, (b) => b.describeTopic("users.raw.v1"))
+        expect(partitions.map((p) => p.low)).toEqual(partitions.map((p) => p.high)) // all dropped
+        expect(partitions.reduce((n, p) => n + Number(p.high), 0)).toBe(10_000)
+      }).pipe(Effect.provide(layer)) as Effect.Effect<void, unknown> // a loaded module's services are unknown to the compiler
+    }), 60_000)
 })
