@@ -214,7 +214,8 @@ export const make = <A>(
         }
         return Effect.scoped(Effect.flatMap(Effect.mapError(sql.reserve, fail), (connection) => {
           const client = pgClientOf(connection)
-          if (client === undefined) return Effect.fail(rejected(name, "no pg connection for COPY"))
+          // Checked at start-up: a connection without one is a bug, not a refused row.
+          if (client === undefined) return Effect.dieMessage("PostgresSink: no pg connection for COPY")
           return Effect.async<void, SinkError>((resume) => {
             copyBatch(client, statements, chunks).then(
               () => resume(Effect.void),
