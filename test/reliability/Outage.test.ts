@@ -5,16 +5,15 @@
  * it fails, so the next suite finds the rig whole.
  */
 import { expect, it } from "vitest"
+import { expectSinksExact } from "../support/exact.js"
 import { expectedRows } from "../support/expected.js"
 import {
-  digest,
   disposeScenario,
   exitWithin,
   lagOf,
   makeScenario,
   produce,
   readDeadLetters,
-  readSinks,
   service,
   sleep,
   startWorker,
@@ -71,12 +70,7 @@ const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
     w.kill("SIGTERM")
     expect(await exitWithin(w, 20_000), w.stderrTail()).toBe(0)
 
-    const expected = expectedRows(scenario.seed, total)
-    const sinks = await readSinks(scenario)
-    for (const sink of sinks) {
-      expect(sink.count, `${sink.name} rows`).toBe(total)
-      expect(sink.digest, `${sink.name} rows differ from the expected rows`).toBe(digest(expected, sink.columns))
-    }
+    const sinks = await expectSinksExact(scenario, expectedRows(scenario.seed, total))
     // An outage must never be mistaken for bad data: nothing may be dead-lettered.
     const dead = await readDeadLetters(scenario)
     expect(dead.raw, "records dead-lettered during the outage").toBe(0)

@@ -4,15 +4,14 @@
  * partitions, and at the end every row exists exactly once in each table and the lag is 0.
  */
 import { expect, it } from "vitest"
+import { expectSinksExact } from "../support/exact.js"
 import { expectedRows } from "../support/expected.js"
 import {
-  digest,
   disposeScenario,
   exitWithin,
   lagOf,
   makeScenario,
   produce,
-  readSinks,
   readyWithin,
   startWorker,
   summary,
@@ -49,12 +48,7 @@ it("a second worker joining mid-stream takes partitions with no loss and no dupl
     // The newcomer really took work: it committed records of its own partitions.
     expect(second.committed(), "the second worker committed nothing").toBeGreaterThan(0)
     expect(await lagOf(scenario)).toBe(0)
-    const expected = expectedRows(scenario.seed, total)
-    const sinks = await readSinks(scenario)
-    for (const sink of sinks) {
-      expect(sink.count, `${sink.name} rows`).toBe(total)
-      expect(sink.digest, `${sink.name} rows differ from the expected rows`).toBe(digest(expected, sink.columns))
-    }
+    const sinks = await expectSinksExact(scenario, expectedRows(scenario.seed, total))
     const dead = await topicCount(scenario, scenario.dlq)
     expect(dead).toBe(0)
     summary("rebalance", {

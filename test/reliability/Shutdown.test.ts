@@ -9,11 +9,11 @@
  * a clean end, so supervisors (systemd, Kubernetes) see a normal stop, not a crash.
  */
 import { expect, it } from "vitest"
+import { expectSinksExact } from "../support/exact.js"
 import { expectedRows } from "../support/expected.js"
 import {
   committedOffsets,
   coordinate,
-  digest,
   disposeScenario,
   exitWithin,
   makeScenario,
@@ -74,12 +74,7 @@ it("SIGTERM mid-batch exits 0 in bounded time, commits nothing unwritten, and a 
     expect(await exitWithin(restart, 120_000), restart.stderrTail()).toBe(0)
     const seconds = (Date.now() - started) / 1000
 
-    const expected = expectedRows(scenario.seed, total)
-    const sinks = await readSinks(scenario)
-    for (const sink of sinks) {
-      expect(sink.count, `${sink.name} rows`).toBe(total)
-      expect(sink.digest, `${sink.name} rows differ from the expected rows`).toBe(digest(expected, sink.columns))
-    }
+    const sinks = await expectSinksExact(scenario, expectedRows(scenario.seed, total))
     const dead = await topicCount(scenario, scenario.dlq)
     expect(dead).toBe(0)
     summary("shutdown", {

@@ -8,19 +8,16 @@
  */
 import { expect } from "vitest"
 import {
-  coordinate,
-  digest,
   exitWithin,
   type Injected,
   lagOf,
   produce,
-  readDeadLetters,
-  readSinks,
   type Scenario,
   startWorker,
   summary,
   type Worker
 } from "../reliability/harness.js"
+import { expectDeadLettersExact, expectSinksExact } from "./exact.js"
 import { expectedRows } from "./expected.js"
 import { formatKillPoint, killSchedule } from "./killPoints.js"
 
@@ -84,22 +81,13 @@ export const runCrash = async (scenario: Scenario, run: CrashRun) => {
   const verifyStarted = Date.now()
 
   expect(await lagOf(scenario)).toBe(0)
-  // Equal digests over every column = the same rows: none lost, none extra, none stale.
-  const expected = expectedRows(scenario.seed, run.total)
-  const sinks = await readSinks(scenario)
+  const sinks = await expectSinksExact(scenario, expectedRows(scenario.seed, run.total))
   expect(sinks.map((s) => s.name).sort()).toEqual(["cassandra", "postgres"])
-  for (const sink of sinks) {
-    expect(sink.count, `${sink.name} rows`).toBe(run.total)
-    expect(sink.digest, `${sink.name} rows differ from the expected rows`).toBe(digest(expected, sink.columns))
-  }
 
-  const dead = await readDeadLetters(scenario)
-  const distinct = new Set(dead.sources.map(coordinate))
-  expect([...distinct].sort()).toEqual(injected.map(coordinate).sort())
+  const { dead, distinct } = await expectDeadLettersExact(scenario, injected, run.exactlyOnceDeadLetters)
   expect(dead.sources.every((d) => d.key.startsWith("bad-"))).toBe(true)
   // Every one refused by the topic's schema, none by a sink.
   expect(new Set(dead.stages)).toEqual(new Set(["decode"]))
-  if (run.exactlyOnceDeadLetters) expect(dead.raw, "dead letters written more than once").toBe(injected.length)
 
   const sent = run.total + injected.length
   const received = workers.reduce((n, w) => n + w.received(), 0)
