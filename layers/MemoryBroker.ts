@@ -50,6 +50,11 @@ export interface MemoryBrokerOptions {
    * is what frees room). Unbounded when absent.
    */
   readonly maxRetainedRecords?: number | undefined
+  /**
+   * Tests only, as KafkaBroker's: runs inside a batch's `commitWith` before its records and
+   * offset are applied; if it fails, neither is (the batch fails with `CommitFailed`).
+   */
+  readonly afterTransactionSend?: ((coordinates: { readonly topic: string; readonly partition: number }) => Promise<void>) | undefined
 }
 
 /** One partition: `base` is the offset of `records[0]` (records below it were dropped). */
@@ -292,7 +297,18 @@ export const make = (options: MemoryBrokerOptions = {}): Effect.Effect<BrokerSer
                   partition,
                   records,
                   commit: commitOf(partition, from, from + records.length, gen),
-                  commitWith: (target, produced) => commitOf(partition, from, from + records.length, gen, { topic: target, records: produced })
+                  commitWith: (target, produced) => {
+                    const commit = commitOf(partition, from, from + records.length, gen, { topic: target, records: produced })
+                    const hook = options.afterTransactionSend
+                    return hook === undefined || produced.length === 0 ? commit : Effect.zipRight(
+                      Effect.tryPromise({
+                        try: () => hook({ topic, partition }),
+                        catch: (cause) =>
+                          new BrokerError({ reason: "CommitFailed", message: `commit of ${topic}/${partition} with ${produced.length} records to ${target}`, cause })
+                      }),
+                      commit
+                    )
+                  }
                 }
                 const claimedState = updateGroup(s, groupId, (g) => ({ ...g, inFlight: new Map(g.inFlight).set(key, member) }))
                 return [{ _tag: "Batch", batch }, claimedState, false]

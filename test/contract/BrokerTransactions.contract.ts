@@ -71,3 +71,61 @@ export const brokerTransactionsContract = (name: string, layer: () => Layer.Laye
         expect((yield* broker.committed(input, group)).get(0)).toBe(String(handled))
       })))
   })
+
+/** A fault hook of a broker under test: runs inside `commitWith`, before its commit. */
+export type TransactionFault = (coordinates: { readonly topic: string; readonly partition: number }) => Promise<void>
+
+/**
+ * The crash window of a transactional commit — after the dead letters were sent, before
+ * the offset and the commit: `layer(fault)` is a broker whose `commitWith` calls `fault`
+ * there. One failure: nothing of the batch is visible (read committed) nor committed, and
+ * the redelivered batch lands each record once. `abortedStayInLog`: the real broker keeps
+ * the aborted records (and the transaction markers) in the log, invisible.
+ */
+export const brokerTransactionFaultContract = (
+  name: string,
+  layer: (fault: TransactionFault) => Layer.Layer<Broker, unknown>,
+  options: { readonly abortedStayInLog: boolean }
+) =>
+  describe(`Broker transactions contract: ${name}, a failure between the dead-letter send and the commit`, () => {
+    it.live("aborts: no record visible read-committed, no offset; the redelivered batch lands its records once", () =>
+      Effect.gen(function*() {
+        const input = unique("tx-crash-in")
+        const output = unique("tx-crash-out")
+        const group = unique("g")
+        let armed = true
+        // The fault: once, after the records went to the broker inside the transaction.
+        const fault: TransactionFault = async () => {
+          if (armed) {
+            armed = false
+            throw new Error("injected crash after the dead-letter send")
+          }
+        }
+        const dead = (offsets: ReadonlyArray<string>) => offsets.map((o) => ({ key: "k", value: `dead ${o}` }))
+        yield* Effect.gen(function*() {
+          const broker = yield* Broker
+          yield* broker.createTopic({ name: input, partitions: 1 })
+          yield* broker.createTopic({ name: output, partitions: 1 })
+          yield* broker.produce(input, Array.from({ length: 10 }, (_, i) => ({ key: "k", value: `v-${i}` })))
+          const first = yield* firstBatch(input, group, (batch) =>
+            Effect.map(Effect.flip(batch.commitWith(output, dead(batch.records.map((r) => r.offset)))), (e) => ({ e, n: batch.records.length })))
+          expect(first.e.reason).toBe("CommitFailed")
+          expect(armed).toBe(false)
+          // Nothing of the failed batch: no offset, no visible record.
+          expect((yield* broker.committed(input, group)).size).toBe(0)
+          // Replay: the same group gets the batch again and commits it with its records.
+          const again = yield* firstBatch(input, group, (batch) =>
+            Effect.as(batch.commitWith(output, dead(batch.records.map((r) => r.offset))), batch.records.length))
+          expect(again).toBe(first.n)
+          expect((yield* broker.committed(input, group)).get(0)).toBe(String(first.n))
+          const [out] = yield* broker.describeTopic(output)
+          if (options.abortedStayInLog) expect(Number(out!.high)).toBeGreaterThan(2 * first.n)
+          else expect(Number(out!.high)).toBe(first.n)
+          const visible = yield* readAll(output, first.n)
+          expect(visible.map((r) => r.value), "each dead letter once").toEqual(Array.from({ length: first.n }, (_, i) => `dead ${i}`))
+          // Nothing beyond them: a read-committed reader asked for one more gets a timeout.
+          const more = yield* Effect.either(readAll(output, first.n + 1).pipe(Effect.timeout("8 seconds")))
+          expect(more._tag).toBe("Left")
+        }).pipe(Effect.provide(layer(fault)))
+      }))
+  })

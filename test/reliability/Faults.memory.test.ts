@@ -74,6 +74,9 @@ it.effect("crash between sink write and commit: the batch is redelivered and eve
       yield* drive(yield* Effect.fork(Pipeline.drain(h.pipeline, { groupId: group })))
 
       expect(yield* h.memory.scan).toEqual(expectedRows("crash", 1000))
+      // The replay was written as the same rows, not refused: a sink that inserted instead
+      // of upserting would dead-letter the redelivered batch and still hold every row.
+      expect(yield* readTopic(h.plain, dlq), "redelivered rows were dead-lettered").toHaveLength(0)
       const deliveries = yield* h.trace.deliveries
       for (const r of crashedRecords) expect(deliveries.get(coordinateOf(r))).toBe(2)
       expect(yield* redeliveries(h.trace)).toBeGreaterThanOrEqual(50)

@@ -4,7 +4,9 @@
  * every row in both tables. Each test brings its service back up in `finally`, even when
  * it fails, so the next suite finds the rig whole.
  */
+import { connect } from "node:net"
 import { expect, it } from "vitest"
+import { requireEnv } from "../support/env.js"
 import { expectSinksExact } from "../support/exact.js"
 import { expectedRows } from "../support/expected.js"
 import {
@@ -24,6 +26,30 @@ import {
 } from "./harness.js"
 
 const total = 12_000
+
+/** `host:port` of a service, from the address the run was given. */
+const addressOf = (svc: Outage["service"]): { readonly host: string; readonly port: number } => {
+  const raw = svc === "broker"
+    ? requireEnv("PANDAFLOW_BROKERS").split(",")[0]!
+    : svc === "postgres"
+    ? new URL(requireEnv("PANDAFLOW_PG_URL")).host
+    : requireEnv("PANDAFLOW_CASSANDRA_CONTACT_POINTS").split(",")[0]!
+  const i = raw.lastIndexOf(":")
+  return { host: raw.slice(0, i), port: Number(raw.slice(i + 1)) }
+}
+
+/** Whether a TCP connect to `address` succeeds within 2 s. */
+const answers = (address: { readonly host: string; readonly port: number }) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(address.port, address.host)
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(2_000, () => done(false))
+    socket.once("connect", () => done(true))
+    socket.once("error", () => done(false))
+  })
 
 interface Outage {
   readonly name: string
@@ -48,6 +74,9 @@ const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
     stopped = true
     const stopAt = Date.now()
     await service("down", svc)
+    // The outage is real: nothing answers on the service's port (a `down` that left the
+    // service alone would otherwise pass this test without any outage).
+    expect(await answers(addressOf(svc)), `${svc} still answers after services.sh down`).toBe(false)
     const committedAtStop = w.committed()
     await sleep(downMillis)
     expect(w.isRunning(), `worker died during the ${svc} outage:\n${w.stderrTail()}`).toBe(true)
@@ -69,6 +98,8 @@ const outage = ({ downMillis, name, service: svc }: Outage) => async () => {
     const committedDuringOutage = w.commits().filter((c) => c.at >= stopAt && c.at < upAt).reduce((n, c) => n + c.records, 0)
     w.kill("SIGTERM")
     expect(await exitWithin(w, 20_000), w.stderrTail()).toBe(0)
+    // The outage held the stream back: the backlog could not drain while the service was away.
+    expect(committedDuringOutage, "the whole backlog was committed during the outage").toBeLessThan(lagAtStop)
 
     const sinks = await expectSinksExact(scenario, expectedRows(scenario.seed, total))
     // An outage must never be mistaken for bad data: nothing may be dead-lettered.
