@@ -3,7 +3,8 @@
  * @effect/sql-pg.
  *
  * Two write paths, one outcome (`Options.write`):
- * - `copy` (the default on a real server): a batch is one transaction on one pooled
+ * - `copy` (the default on a real server, for batches of `copyFromRows` rows or more;
+ *   smaller ones take the `unnest` path, one round trip): a batch is one transaction on one pooled
  *   connection: `COPY` (text format) of every row into a session-temporary staging table,
  *   then `INSERT INTO t SELECT … FROM staging ON CONFLICT (key) DO UPDATE … WHERE (t.*) IS
  *   DISTINCT FROM (EXCLUDED.*)`. COPY has no parameters to bind and no text arrays to
@@ -69,6 +70,12 @@ export interface Options {
    * socket server cannot carry COPY, and on a client that gives no `pg` connection.
    */
   readonly write?: "auto" | "copy" | "unnest" | undefined
+  /**
+   * With `copy`: batches of fewer rows take the `unnest` path, one round trip instead of
+   * COPY's three (begin, copy, merge and commit): what a small batch's latency is made of,
+   * while COPY pays off on large ones. Default 1000; 1 sends every batch through COPY.
+   */
+  readonly copyFromRows?: number | undefined
 }
 
 /**
@@ -128,6 +135,7 @@ export const make = <A>(
     const sql = yield* SqlClient
     const name = options.sinkName ?? "postgres"
     const chunkSize = Math.max(1, options.chunkSize ?? 5000)
+    const copyFromRows = Math.max(1, options.copyFromRows ?? 1000)
     const fail = (e: SqlError) => classify(name, e)
     const run = <R extends object>(statement: string, params?: ReadonlyArray<unknown>) =>
       Effect.mapError(sql.unsafe<R>(statement, params), fail)
@@ -237,7 +245,7 @@ export const make = <A>(
       // ON CONFLICT DO UPDATE refuses a key twice in one statement (SQLSTATE 21000), and
       // two chunks of one batch must not fight over a key: keep the last row a key.
       const unique = TableSchema.lastPerKey(rows, table.keyOf)
-      return copy ? writeCopy(unique) : writeUnnest(unique)
+      return copy && unique.length >= copyFromRows ? writeCopy(unique) : writeUnnest(unique)
     }
 
     const scan = Effect.map(
@@ -268,6 +276,6 @@ export const table = <A, I>(
   return {
     name,
     table: described,
-    build: make(described, { sinkName: name, chunkSize: options.chunkSize, write: options.write })
+    build: make(described, { sinkName: name, chunkSize: options.chunkSize, write: options.write, copyFromRows: options.copyFromRows })
   }
 }
