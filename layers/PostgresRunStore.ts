@@ -21,18 +21,10 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Config, type ConfigError, Data, Effect, Layer, Option, type Redacted } from "effect"
-import type {
-  AttemptRecord,
-  AttemptState,
-  HeartbeatResult,
-  JobRecord,
-  RunKind,
-  RunRecord,
-  RunState,
-  RunStoreService
-} from "../src/scheduler/RunStore.js"
+import type { HeartbeatResult, RunStoreService } from "../src/scheduler/RunStore.js"
 import { RunStore, RunStoreError } from "../src/scheduler/RunStore.js"
 import * as PgErrors from "./PgErrors.js"
+import { type AttemptRow, at, type JobRow, opt, type RunRow, toAttempt, toJob, toRun } from "./PostgresRunRows.js"
 
 /** The store could not be set up: an unusable schema name, or its tables could not be created. */
 export class PostgresRunStoreError extends Data.TaggedError("PostgresRunStoreError")<{
@@ -48,85 +40,6 @@ export interface Options {
   /** Schema holding the scheduler's tables. Default `pandaflow_scheduler`. */
   readonly schema?: string | undefined
 }
-
-interface RunRow {
-  readonly id: string
-  readonly job: string
-  readonly key: string
-  readonly kind: string
-  readonly slot: Date
-  readonly interval_start: Date
-  readonly interval_end: Date
-  readonly state: string
-  readonly owner: string
-  readonly fencing_token: string | number
-  readonly lease_until: Date
-  readonly cancel_requested: boolean
-  readonly created_at: Date
-  readonly started_at: Date | null
-  readonly ended_at: Date | null
-  readonly error: string | null
-}
-
-interface AttemptRow {
-  readonly run_id: string
-  readonly task: string
-  readonly attempt: number
-  readonly state: string
-  readonly fencing_token: string | number
-  readonly started_at: Date
-  readonly ended_at: Date | null
-  readonly error: string | null
-}
-
-interface JobRow {
-  readonly name: string
-  readonly timetable: string
-  readonly paused: boolean
-  readonly updated_at: Date
-}
-
-// node-postgres parses timestamptz to Date (a value conversion, not a clock read).
-const ms = (d: Date): number => d.getTime()
-const at = (millis: number): Date => new Date(millis)
-const opt = (d: Date | null): Option.Option<number> => (d === null ? Option.none() : Option.some(d.getTime()))
-
-const toRun = (r: RunRow): RunRecord => ({
-  id: String(r.id),
-  job: r.job,
-  key: r.key,
-  kind: r.kind as RunKind,
-  slot: ms(r.slot),
-  intervalStart: ms(r.interval_start),
-  intervalEnd: ms(r.interval_end),
-  state: r.state as RunState,
-  owner: r.owner,
-  fencingToken: Number(r.fencing_token),
-  leaseUntil: ms(r.lease_until),
-  cancelRequested: r.cancel_requested,
-  createdAt: ms(r.created_at),
-  startedAt: opt(r.started_at),
-  endedAt: opt(r.ended_at),
-  error: Option.fromNullable(r.error)
-})
-
-const toAttempt = (r: AttemptRow): AttemptRecord => ({
-  runId: String(r.run_id),
-  task: r.task,
-  attempt: Number(r.attempt),
-  state: r.state as AttemptState,
-  fencingToken: Number(r.fencing_token),
-  startedAt: ms(r.started_at),
-  endedAt: opt(r.ended_at),
-  error: Option.fromNullable(r.error)
-})
-
-const toJob = (r: JobRow): JobRecord => ({
-  name: r.name,
-  timetable: r.timetable,
-  paused: r.paused,
-  updatedAt: ms(r.updated_at)
-})
 
 const VALID_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/
 
