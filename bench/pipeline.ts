@@ -31,7 +31,10 @@ if (brokers === "" || pgUrl === "") throw new Error("PANDAFLOW_BROKERS and PANDA
 const kafkaVersion = process.env.PANDAFLOW_KAFKA_VERSION ?? "4.1.1"
 const toolsLib = `${process.env.PANDAFLOW_CACHE ?? `${process.env.HOME}/.cache/pandaflow`}/kafka-tools-${kafkaVersion}/lib`
 
-const all = ["pandaflow-pg", "copy-loop", "unnest-loop", "pandaflow-pg-cassandra", "cassandra-raw", "consume-only", "consumer-performance"]
+const all = [
+  "pandaflow-pg", "copy-loop", "unnest-loop", "pandaflow-pg-cassandra", "cassandra-raw", "consume-only", "consumer-performance",
+  "ingest", "ingest-source", "ingest-produce"
+]
 const only = process.env.PANDAFLOW_BENCH_ONLY?.split(",")
 const contenders = all.filter((c) => only === undefined || only.includes(c))
 const latencyContenders = ["pandaflow-pg", "copy-loop"].filter((c) => only === undefined || only.includes(c))
@@ -80,9 +83,13 @@ let serial = 0
 for (let run = 1; run <= runs; run++) {
   for (const contender of contenders) {
     const table = `bench_${contender.replace(/-/g, "_")}_${id}_${++serial}`
+    // The ingest contenders produce: each run into a fresh topic (and its dead-letter topic).
+    const input = contender.startsWith("ingest")
+      ? await newTopic(`bench.ingest.${id}.${serial}`).then((t) => newTopic(`${t}.dlq`).then(() => t))
+      : topic
     const running = contender === "consumer-performance"
       ? Measure.consumerPerformance(toolsLib, brokers, topic, `${table}-group`, records)
-      : Measure.node(contender, childArgs(table, topic, records, false), runtime)
+      : Measure.node(contender, childArgs(table, input, records, false), runtime)
     const figures = await running.figures
     await cleanUp(table, contender.includes("cassandra"))
     ;(results[contender] ??= []).push(figures)
@@ -141,9 +148,11 @@ const ratios = {
   "pandaflow-pg / copy-loop records/s (goal ≥ 1.0)": ratio("pandaflow-pg", "copy-loop", (s) => s.recordsPerSecond.median),
   "pandaflow-pg / unnest-loop records/s": ratio("pandaflow-pg", "unnest-loop", (s) => s.recordsPerSecond.median),
   "pandaflow-pg-cassandra / cassandra-raw records/s (goal ≥ 0.9)": ratio("pandaflow-pg-cassandra", "cassandra-raw", (s) => s.recordsPerSecond.median),
-  "pandaflow-pg / copy-loop CPU a record (goal ≤ 1.2)": ratio("pandaflow-pg", "copy-loop", (s) => s.cpuMicrosPerRecord.median)
+  "pandaflow-pg / copy-loop CPU a record (goal ≤ 1.2)": ratio("pandaflow-pg", "copy-loop", (s) => s.cpuMicrosPerRecord.median),
+  "ingest / its source alone records/s": ratio("ingest", "ingest-source", (s) => s.recordsPerSecond.median),
+  "ingest / kafkajs produce alone records/s": ratio("ingest", "ingest-produce", (s) => s.recordsPerSecond.median)
 }
-console.log(`\nbench: ${records.toLocaleString("en-US")} records, median (min–max) of ${runs} interleaved runs; window = first record consumed → last commit acknowledged`)
+console.log(`\nbench: ${records.toLocaleString("en-US")} records, median (min–max) of ${runs} interleaved runs; window = first record consumed → last commit acknowledged (ingest: first request → last produce acknowledged)`)
 for (const s of Object.values(summaries)) console.log(Summary.line(s))
 for (const s of Object.values(latency)) console.log(`latency at ${rate}/s: ${Summary.line(s)}`)
 for (const [k, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${k}: ${v.toFixed(2)}`)
