@@ -138,12 +138,18 @@ const fail = (reason: BrokerError["reason"], what: string) => (cause: unknown) =
     cause
   })
 
-const headersOf = (headers: Record<string, unknown> | undefined): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    if (v !== undefined) out[k] = Array.isArray(v) ? String(v[0]) : String(v)
+// The headers of a record without any: one shared, frozen object (most records carry
+// none, and a fresh `{}` and `Object.entries` array a record were GC work on the hot path).
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({})
+
+const headersOf = (headers: Record<string, unknown> | undefined): Readonly<Record<string, string>> => {
+  if (headers === undefined) return noHeaders
+  let out: Record<string, string> | undefined
+  for (const k in headers) {
+    const v = headers[k]
+    if (v !== undefined && Object.prototype.hasOwnProperty.call(headers, k)) (out ??= {})[k] = Array.isArray(v) ? String(v[0]) : String(v)
   }
-  return out
+  return out ?? noHeaders
 }
 
 /** Connects a producer and an admin client; `consume` joins groups on demand. */
