@@ -76,7 +76,10 @@ export const encode = (
   from = 0,
   to = rows.length
 ): string | Refused => {
-  let out = ""
+  // Each line joined from its fields (one flat string a row), the lines joined once: `+=`
+  // a field made two cons strings a field, ~0.8 kB of garbage a 13-column row.
+  const line: Array<string> = new Array(columns.length)
+  const lines: Array<string> = []
   for (let i = from; i < to; i++) {
     const record = rows[i] as Record<string, unknown>
     for (let c = 0; c < columns.length; c++) {
@@ -85,9 +88,9 @@ export const encode = (
       // Strings straight through the escape: the common case, kept free of the table lookup.
       const f = typeof v === "string" && (column.kind === "text" || column.kind === "uuid") ? escape(v) : field(column, v)
       if (f === undefined) return { row: i, column }
-      out += c === 0 ? f : "\t" + f
+      line[c] = f
     }
-    out += "\n"
+    lines.push(line.join("\t"))
   }
-  return out
+  return lines.length === 0 ? "" : lines.join("\n") + "\n"
 }
