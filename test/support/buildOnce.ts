@@ -1,15 +1,15 @@
 /**
  * Vitest global set-up of the `services` project: transpiles the CLI, the framework, the
- * layers, the examples and the reliability worker to plain JS once, into
- * `.pandaflow/test-dist/` (esbuild, no type-check: `pnpm test` type-checks first), so the
- * end-to-end and reliability tests start their child processes with plain `node` — as
- * an installed `pandaflow` runs — instead of paying tsx's per-process compile, ~3 s a
- * process on a loaded 2-core machine, times ~60 processes a run.
+ * layers, the examples and the reliability worker to plain JS once a run, into
+ * `.pandaflow/test-dist-<pid>/` (removed at the end; esbuild, no type-check: `pnpm test`
+ * type-checks first), so the end-to-end and reliability tests start their child processes
+ * with plain `node` — as an installed `pandaflow` runs — instead of paying tsx's
+ * per-process compile, ~3 s a process on a loaded 2-core machine, times ~60 processes.
  */
 import { build } from "esbuild"
 import { readdirSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { builtRoot, repoRoot } from "./built.js"
+import { repoRoot } from "./built.js"
 
 /** Every `.ts` file under `dir` (recursively), but declaration files. */
 const sources = (dir: string): Array<string> =>
@@ -20,12 +20,14 @@ const sources = (dir: string): Array<string> =>
   })
 
 export default async function setup() {
-  rmSync(builtRoot, { recursive: true, force: true })
+  const root = join(repoRoot, ".pandaflow", `test-dist-${process.pid}`)
+  process.env["PANDAFLOW_TEST_DIST"] = root
+  rmSync(root, { recursive: true, force: true })
   await build({
     absWorkingDir: repoRoot,
     entryPoints: ["src", "layers", "examples", "bin", "test/reliability", "test/support"].flatMap(sources)
       .filter((f) => !f.endsWith(".test.ts")),
-    outdir: builtRoot,
+    outdir: root,
     outbase: ".",
     format: "esm",
     platform: "node",
@@ -33,4 +35,5 @@ export default async function setup() {
     sourcemap: "inline",
     logLevel: "warning"
   })
+  return () => rmSync(root, { recursive: true, force: true })
 }
