@@ -102,11 +102,13 @@ const describe = (e: unknown): string =>
 
 /**
  * The policy's backoff, ending at `deadline` (epoch ms, Clock): no wait runs past it, and
- * no retry starts after it.
+ * no retry starts after it — nor in its last millisecond: a wait cut to a fraction of a
+ * millisecond may not move a clock of fractional milliseconds at all (`now + 1e-11 ===
+ * now` near 1e5), and the retries would spin at one instant forever.
  */
 export const untilDeadline = <E>(schedule: Schedule.Schedule<unknown, E>, deadline: number): Schedule.Schedule<unknown, E> =>
   schedule.pipe(
-    Schedule.checkEffect(() => Effect.map(Clock.currentTimeMillis, (now) => now < deadline)),
+    Schedule.checkEffect(() => Effect.map(Clock.currentTimeMillis, (now) => deadline - now >= 1)),
     Schedule.modifyDelayEffect((_, delay) =>
       Effect.map(Clock.currentTimeMillis, (now) => Duration.min(delay, Duration.millis(Math.max(0, deadline - now)))))
   )

@@ -77,7 +77,8 @@ it.effect("the broker's batch deadline caps the budget: retries stop there and t
       const exit = yield* Effect.exit(drive(fiber, { step: "1 second", maxSteps: 1_000 }))
       expect(Exit.isFailure(exit)).toBe(true)
       const attempts = yield* Ref.get(h.controls.attempts)
-      expect(Math.max(...attempts.map((a) => a.at))).toBeLessThanOrEqual(30_000)
+      // As above: a rounding error past the deadline may show, never a millisecond.
+      expect(Math.max(...attempts.map((a) => a.at))).toBeLessThan(30_001)
       expect(Math.max(...attempts.map((a) => a.at))).toBeGreaterThanOrEqual(25_000)
       expect((yield* broker.committed(raw, group)).size).toBe(0)
     }).pipe(Effect.provide(Layer.succeed(Broker, withDeadline)))
