@@ -113,6 +113,34 @@ export const untilDeadline = <E>(schedule: Schedule.Schedule<unknown, E>, deadli
       Effect.map(Clock.currentTimeMillis, (now) => Duration.min(delay, Duration.millis(Math.max(0, deadline - now)))))
   )
 
+/**
+ * The warning `budgetCheck` logs: the policy's budget is not shorter than the time the
+ * broker gives a batch (`allowedMs`, from hand-out to `Batch.deadline`).
+ */
+const budgetCappedWarning = (pipeline: string, retryBudget: Duration.DurationInput, allowedMs: number): string =>
+  `${pipeline}: errorPolicy.retryBudget (${Duration.format(retryBudget)}) is not shorter than the time the broker gives a batch ` +
+  `before a rebalance may hand its partition to another member (${Duration.format(Duration.millis(Math.max(0, Math.round(allowedMs))))}, ` +
+  `part of its rebalance timeout): each batch's retries are capped to the batch deadline; set a shorter retryBudget or a longer rebalance timeout`
+
+/**
+ * The retry budget meets the broker's rebalance timeout only at the first batch: the
+ * broker says how long a batch may take through `Batch.deadline`, not as an option.
+ * `processBatch` caps every batch's budget to that deadline, which is safe, but a budget
+ * that is never reached is a configuration mistake: the returned check logs one warning at
+ * the first batch with a deadline, once per consume job (broker restarts included).
+ */
+export const budgetCheck = (pipeline: string, policy: ErrorPolicy) => {
+  let checked = false
+  return ({ deadline }: Batch): Effect.Effect<void> =>
+    checked || deadline === undefined ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      checked = true
+      const allowed = deadline - now
+      return Duration.toMillis(policy.retryBudget) >= allowed
+        ? Effect.logWarning(budgetCappedWarning(pipeline, policy.retryBudget, allowed))
+        : Effect.void
+    })
+}
+
 /** Where a batch's writes go and how they retry: one deadline for the whole batch. */
 interface Writing {
   readonly policy: ErrorPolicy

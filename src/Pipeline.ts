@@ -10,7 +10,7 @@
  *
  * @since 0.2.0
  */
-import { Clock, Data, Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
+import { Data, type Duration, Effect, Either, Predicate, Schedule, type Schema, type Scope, Stream } from "effect"
 import { type Batch, Broker, type BrokerError, type ConsumedRecord, lag, type ProducerRecord } from "./Broker.js"
 import * as Delivery from "./Delivery.js"
 import type * as Progress from "./Progress.js"
@@ -230,7 +230,7 @@ export const consume = <W, B, ESource, RSource, RTransform, ESink, RSink>(
       policy: options.errorPolicy ?? Delivery.defaultErrorPolicy,
       progress
     }
-    const checkBudget = budgetCheck(pipeline.name, target.policy)
+    const checkBudget = Delivery.budgetCheck(pipeline.name, target.policy)
     return yield* consumeOnce(pipeline, options, target, checkBudget).pipe(
       Effect.retry({
         schedule: options.brokerRetry ?? defaultBrokerRetry,
@@ -243,34 +243,6 @@ export const consume = <W, B, ESource, RSource, RTransform, ESink, RSink>(
       )
     )
   }))
-
-/**
- * The warning `budgetCheck` logs: the policy's budget is not shorter than the time the
- * broker gives a batch (`allowedMs`, from hand-out to `Batch.deadline`).
- */
-const budgetCappedWarning = (pipeline: string, retryBudget: Duration.DurationInput, allowedMs: number): string =>
-  `${pipeline}: errorPolicy.retryBudget (${Duration.format(retryBudget)}) is not shorter than the time the broker gives a batch ` +
-  `before a rebalance may hand its partition to another member (${Duration.format(Duration.millis(Math.max(0, Math.round(allowedMs))))}, ` +
-  `part of its rebalance timeout): each batch's retries are capped to the batch deadline; set a shorter retryBudget or a longer rebalance timeout`
-
-/**
- * The retry budget meets the broker's rebalance timeout only at the first batch: the
- * broker says how long a batch may take through `Batch.deadline`, not as an option.
- * Delivery caps every batch's budget to that deadline, which is safe, but a budget that
- * is never reached is a configuration mistake: the first batch with a deadline logs one
- * warning, once per consume job (broker restarts included).
- */
-const budgetCheck = (pipeline: string, policy: Delivery.ErrorPolicy) => {
-  let checked = false
-  return ({ deadline }: Batch): Effect.Effect<void> =>
-    checked || deadline === undefined ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      checked = true
-      const allowed = deadline - now
-      return Duration.toMillis(policy.retryBudget) >= allowed
-        ? Effect.logWarning(budgetCappedWarning(pipeline, policy.retryBudget, allowed))
-        : Effect.void
-    })
-}
 
 const consumeOnce = <W, B, ESource, RSource, RTransform, ESink, RSink>(
   pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
@@ -314,15 +286,28 @@ const consumeOnce = <W, B, ESource, RSource, RTransform, ESink, RSink>(
  */
 export const drain = <W, B, ESource, RSource, RTransform, ESink, RSink>(
   pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
-  options: ConsumeOptions & { readonly pollEvery?: Duration.DurationInput | undefined },
+  options: DrainOptions,
   progress?: Progress.Progress
-): Effect.Effect<void, ConsumeError | ESink, Broker | RTransform | RSink> => {
+): Effect.Effect<void, ConsumeError | ESink, Broker | RTransform | RSink> => drainAfter(pipeline, options, Effect.void, progress)
+
+/** What `drain` and `drainAfter` take: the consume options, and how often lag is polled. */
+export type DrainOptions = ConsumeOptions & { readonly pollEvery?: Duration.DurationInput | undefined }
+
+/**
+ * `drain`, with `first` running beside the consume job from the start (the `--once`
+ * ingest, say): lag is polled once `first` ended, and its result is returned.
+ */
+export const drainAfter = <W, B, ESource, RSource, RTransform, ESink, RSink, A, E, R>(
+  pipeline: Pipeline<W, B, ESource, RSource, RTransform, ESink, RSink>,
+  options: DrainOptions,
+  first: Effect.Effect<A, E, R>,
+  progress?: Progress.Progress
+): Effect.Effect<A, ConsumeError | ESink | E, Broker | RTransform | RSink | R> => {
   const drained = lag(options.topic ?? pipeline.topic.name, options.groupId ?? pipeline.group).pipe(
     // A broker that moves the group's coordinator answers one poll with a retriable
     // error; the consume job rides it out, so must the poll.
     Effect.retry({ schedule: defaultBrokerRetry }),
-    Effect.repeat({ schedule: Schedule.spaced(options.pollEvery ?? "500 millis"), until: (n) => n === 0 }),
-    Effect.asVoid
+    Effect.repeat({ schedule: Schedule.spaced(options.pollEvery ?? "500 millis"), until: (n) => n === 0 })
   )
-  return Effect.raceFirst(Effect.zipRight(consume(pipeline, options, progress), Effect.never), drained)
+  return Effect.raceFirst(Effect.zipRight(consume(pipeline, options, progress), Effect.never), Effect.zipLeft(first, drained))
 }

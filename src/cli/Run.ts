@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import { Cause, Clock, Console, Data, Effect, Fiber, FiberRef, HashSet, Layer, Logger, LogLevel, Schedule } from "effect"
-import { lag } from "../Broker.js"
 import * as IngestJob from "../IngestJob.js"
 import * as Pipeline from "../Pipeline.js"
 import * as Progress from "../Progress.js"
@@ -93,21 +92,18 @@ const onStop = <A, E, R>(effect: Effect.Effect<A, E, R>, progress: Progress.Prog
 
 /**
  * Ingests while the consume job runs, and ends once the ingest ended and the group has
- * committed everything on the topic (lag polled every 500 ms, as `Pipeline.drain`).
- * Consuming alongside lets the embedded broker drop committed records as the run goes
- * and hold a source that outruns the sink (Live.embeddedBroker), instead of holding the
- * whole run in memory until the ingest ends.
+ * committed everything on the topic (`Pipeline.drainAfter`). Consuming alongside lets the
+ * embedded broker drop committed records as the run goes and hold a source that outruns
+ * the sink (Live.embeddedBroker), instead of holding the whole run in memory until the
+ * ingest ends.
  */
-const ingestWhileConsuming = (pipeline: Pipeline.Any, options: RunOptions, progress: Progress.Progress) => {
-  const drained = lag(pipeline.topic.name, options.groupId).pipe(
-    Effect.retry({ schedule: Pipeline.defaultBrokerRetry }),
-    Effect.repeat({ schedule: Schedule.spaced("500 millis"), until: (n) => n === 0 })
+const ingestWhileConsuming = (pipeline: Pipeline.Any, options: RunOptions, progress: Progress.Progress) =>
+  Pipeline.drainAfter(
+    pipeline,
+    { groupId: options.groupId },
+    Pipeline.ingest(pipeline, { records: options.records, seed: options.seed, pageSize: options.pageSize }, progress),
+    progress
   )
-  return Effect.raceFirst(
-    Effect.zipRight(Pipeline.consume(pipeline, { groupId: options.groupId }, progress), Effect.never),
-    Effect.zipLeft(Pipeline.ingest(pipeline, { records: options.records, seed: options.seed, pageSize: options.pageSize }, progress), drained)
-  )
-}
 
 /** `--once`: ingest `records` (when the pipeline has a source) while consuming, until everything is committed; print a summary. */
 export const once = (module: Module.PipelineModule, options: RunOptions) =>
