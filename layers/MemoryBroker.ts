@@ -29,6 +29,7 @@ import {
   type ProducerRecord
 } from "../src/Broker.js"
 import * as CommitWatermark from "../src/CommitWatermark.js"
+import type { AfterTransactionSend } from "./KafkaTransactions.js"
 import { partitionFor } from "./Murmur2.js"
 
 /** Tuning of the double. */
@@ -54,7 +55,7 @@ export interface MemoryBrokerOptions {
    * Tests only, as KafkaBroker's: runs inside a batch's `commitWith` before its records and
    * offset are applied; if it fails, neither is (the batch fails with `CommitFailed`).
    */
-  readonly afterTransactionSend?: ((coordinates: { readonly topic: string; readonly partition: number }) => Promise<void>) | undefined
+  readonly afterTransactionSend?: AfterTransactionSend | undefined
 }
 
 /** One partition: `base` is the offset of `records[0]` (records below it were dropped). */

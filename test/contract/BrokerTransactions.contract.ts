@@ -6,6 +6,7 @@
 import { expect, it } from "@effect/vitest"
 import { Chunk, Effect, type Layer, Stream } from "effect"
 import { describe } from "vitest"
+import type { AfterTransactionSend } from "../../layers/KafkaTransactions.js"
 import { Broker, type Batch, type ConsumedRecord } from "../../src/Broker.js"
 import { unique } from "../support/env.js"
 
@@ -73,7 +74,7 @@ export const brokerTransactionsContract = (name: string, layer: () => Layer.Laye
   })
 
 /** A fault hook of a broker under test: runs inside `commitWith`, before its commit. */
-export type TransactionFault = (coordinates: { readonly topic: string; readonly partition: number }) => Promise<void>
+export type TransactionFault = AfterTransactionSend
 
 /**
  * The crash window of a transactional commit — after the dead letters were sent, before
