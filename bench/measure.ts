@@ -3,7 +3,7 @@
  * seconds and peak RSS are the child's own (the same for Node and the JVM), with the
  * child's window figures read from its last stdout line.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -15,6 +15,38 @@ export interface RunFigures extends ChildFigures {
   /** user + system CPU seconds of the whole child process (start-up included). */
   readonly processCpuSeconds: number
   readonly peakRssMiB: number
+  /** CPU seconds each service (Kafka, Postgres, Cassandra) spent while the child ran: where the other core goes. */
+  readonly servicesCpuSeconds: Readonly<Record<string, number>>
+}
+
+// The services' processes, found by command line; `postgres` counts its exited backends too.
+const servicePatterns: Readonly<Record<string, ReadonlyArray<string>>> = {
+  kafka: ["-f", "kafka\\.Kafka|redpanda"],
+  postgres: ["-x", "postgres"],
+  cassandra: ["-f", "CassandraDaemon"]
+}
+
+/** Cumulative CPU seconds of each service (Linux /proc; 0 where a service is not found). */
+export const servicesCpu = (): Record<string, number> => {
+  const tick = 100 // USER_HZ on Linux
+  const cpuOf = (pid: string): number => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+      // utime stime cutime cstime: fields 14–17 of stat, 12–15 after the command.
+      return [11, 12, 13, 14].reduce((t, i) => t + Number(fields[i]), 0) / tick
+    } catch {
+      return 0
+    }
+  }
+  return Object.fromEntries(Object.entries(servicePatterns).map(([name, pattern]) => {
+    let pids: Array<string> = []
+    try {
+      pids = execFileSync("pgrep", [...pattern], { encoding: "utf8" }).trim().split("\n").filter((p) => p !== "")
+    } catch {
+      // pgrep exits 1 when nothing matches.
+    }
+    return [name, pids.reduce((t, pid) => t + cpuOf(pid), 0)]
+  }))
 }
 
 /** A child as it runs: wait for its figures, or for a line it prints. */
@@ -31,6 +63,7 @@ export const timed = (
   parse: (stdout: string) => ChildFigures
 ): Running => {
   const dir = mkdtempSync(join(tmpdir(), "bench-"))
+  const servicesBefore = servicesCpu()
   const timeFile = join(dir, "time")
   const child = spawn("/usr/bin/time", ["-f", "%U %S %M", "-o", timeFile, ...command], {
     env: { ...process.env, ...env },
@@ -47,7 +80,9 @@ export const timed = (
       try {
         if (code !== 0) throw new Error(`${contender} exited with ${code}: ${stdout.slice(-2000)}`)
         const [user, sys, rssKiB] = readFileSync(timeFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number)
-        resolve({ ...parse(stdout), contender, processCpuSeconds: user! + sys!, peakRssMiB: rssKiB! / 1024 })
+        const servicesAfter = servicesCpu()
+        const servicesCpuSeconds = Object.fromEntries(Object.entries(servicesAfter).map(([k, v]) => [k, v - (servicesBefore[k] ?? 0)]))
+        resolve({ ...parse(stdout), contender, processCpuSeconds: user! + sys!, peakRssMiB: rssKiB! / 1024, servicesCpuSeconds })
       } catch (e) {
         reject(e)
       } finally {
@@ -61,13 +96,16 @@ export const timed = (
   }
 }
 
+// Extra node flags for every child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile one.
+const nodeFlags = (process.env.PANDAFLOW_BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "")
+
 /** A Node contender (`bench/run-child`), built JS by default, `tsx` when asked. */
 export const node = (contender: string, args: ChildArgs, runtime: "js" | "tsx"): Running =>
   timed(
     contender,
     runtime === "js"
-      ? ["node", ".pandaflow/bench-dist/bench/run-child.js", contender]
-      : ["node", "--import", "tsx", "bench/run-child.ts", contender],
+      ? ["node", ...nodeFlags, ".pandaflow/bench-dist/bench/run-child.js", contender]
+      : ["node", ...nodeFlags, "--import", "tsx", "bench/run-child.ts", contender],
     { BENCH_CHILD: JSON.stringify(args) },
     (stdout) => JSON.parse(stdout.trim().split("\n").pop()!) as ChildFigures
   )

@@ -6,8 +6,9 @@
  * Settings (env): PANDAFLOW_BENCH_RECORDS (default 200000), PANDAFLOW_BENCH_RUNS (3),
  * PANDAFLOW_BENCH_ONLY (comma list of contenders), PANDAFLOW_BENCH_RUNTIME (`js`, the
  * default: built JS; or `tsx`), PANDAFLOW_BENCH_LATENCY_SECONDS (10; 0 skips the latency
- * runs). Figures go to bench/results/pipeline-<id>.json; `pnpm bench:readme` puts the
- * latest into README.md.
+ * runs), PANDAFLOW_BENCH_NODE_FLAGS (flags for each child, e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof`). Figures go to bench/results/pipeline-<id>.json; `pnpm
+ * bench:readme` puts the latest into README.md.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -32,7 +33,7 @@ const kafkaVersion = process.env.PANDAFLOW_KAFKA_VERSION ?? "4.1.1"
 const toolsLib = `${process.env.PANDAFLOW_CACHE ?? `${process.env.HOME}/.cache/pandaflow`}/kafka-tools-${kafkaVersion}/lib`
 
 const all = [
-  "pandaflow-pg", "copy-loop", "unnest-loop", "pandaflow-pg-cassandra", "cassandra-raw", "consume-only", "consumer-performance",
+  "pandaflow-pg", "copy-loop", "unnest-loop", "pandaflow-pg-cassandra", "cassandra-raw", "cassandra-raw-batches", "consume-only", "consumer-performance",
   "ingest", "ingest-source", "ingest-produce"
 ]
 const only = process.env.PANDAFLOW_BENCH_ONLY?.split(",")
@@ -144,10 +145,16 @@ const summaries = Object.fromEntries(Object.entries(results).map(([c, r]) => [c,
 const latency = Object.fromEntries(Object.entries(latencyResults).map(([c, r]) => [c, Summary.summarise(c, r)]))
 const ratio = (a: string, b: string, f: (s: Summary.Summary) => number) =>
   summaries[a] && summaries[b] ? f(summaries[a]!) / f(summaries[b]!) : undefined
+const fasterCassandra = () =>
+  (summaries["cassandra-raw-batches"]?.recordsPerSecond.median ?? 0) > (summaries["cassandra-raw"]?.recordsPerSecond.median ?? 0)
+    ? "cassandra-raw-batches"
+    : "cassandra-raw"
 const ratios = {
   "pandaflow-pg / copy-loop records/s (goal ≥ 1.0)": ratio("pandaflow-pg", "copy-loop", (s) => s.recordsPerSecond.median),
   "pandaflow-pg / unnest-loop records/s": ratio("pandaflow-pg", "unnest-loop", (s) => s.recordsPerSecond.median),
-  "pandaflow-pg-cassandra / cassandra-raw records/s (goal ≥ 0.9)": ratio("pandaflow-pg-cassandra", "cassandra-raw", (s) => s.recordsPerSecond.median),
+  // The slower sink's ceiling is the faster way the raw driver writes Cassandra alone.
+  "pandaflow-pg-cassandra / the faster raw Cassandra writer records/s (goal ≥ 0.9)": ratio("pandaflow-pg-cassandra", fasterCassandra(), (s) => s.recordsPerSecond.median),
+  "pandaflow-pg-cassandra / cassandra-raw (single inserts) records/s": ratio("pandaflow-pg-cassandra", "cassandra-raw", (s) => s.recordsPerSecond.median),
   "pandaflow-pg / copy-loop CPU a record (goal ≤ 1.2)": ratio("pandaflow-pg", "copy-loop", (s) => s.cpuMicrosPerRecord.median),
   "ingest / its source alone records/s": ratio("ingest", "ingest-source", (s) => s.recordsPerSecond.median),
   "ingest / kafkajs produce alone records/s": ratio("ingest", "ingest-produce", (s) => s.recordsPerSecond.median)

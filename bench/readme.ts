@@ -27,17 +27,20 @@ const latest = (prefix: string): string | undefined =>
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US")
 const r = (s: Stat) => `${n(s.median)} (${n(s.min)}–${n(s.max)})`
+// What the services spent while the child ran (set-up included): on 2 cores, the other core.
+const services = (s: Summary) =>
+  s.servicesCpuSeconds === undefined ? "–" : ["kafka", "postgres", "cassandra"].map((k) => (s.servicesCpuSeconds[k] ?? 0).toFixed(1)).join(" / ")
 const file = latest("pipeline-")
 if (file === undefined) throw new Error("no bench/results/pipeline-*.json: run `pnpm bench` first")
 const res = JSON.parse(readFileSync(`bench/results/${file}`, "utf8")) as Results
 const m = res.machine
 const lines = [
-  `Last \`pnpm bench\` (${res.at.slice(0, 10)}, \`bench/results/${file}\`): ${n(res.records)} records, 3 partitions, median (min–max) of ${res.runs} interleaved runs, ${res.runtime === "js" ? "built JS" : "tsx"}; ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Kafka ${m.kafka}, PostgreSQL ${m.postgres}, Cassandra ${m.cassandra}. Window: ${res.window}. CPU is the child's user+sys inside the window.`,
+  `Last \`pnpm bench\` (${res.at.slice(0, 10)}, \`bench/results/${file}\`): ${n(res.records)} records, 3 partitions, median (min–max) of ${res.runs} interleaved runs, ${res.runtime === "js" ? "built JS" : "tsx"}; ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Kafka ${m.kafka}, PostgreSQL ${m.postgres}, Cassandra ${m.cassandra}. Window: ${res.window}. CPU is the child's user+sys inside the window; the services' CPU is theirs over the child's whole life.`,
   "",
-  "| contender | records/s | CPU s (window) | µs CPU a record | peak RSS MiB |",
-  "|---|---|---|---|---|",
+  "| contender | records/s | CPU s (window) | µs CPU a record | peak RSS MiB | services' CPU s: Kafka / Postgres / Cassandra |",
+  "|---|---|---|---|---|---|",
   ...Object.values(res.summaries).map((s) =>
-    `| ${s.name} | ${r(s.recordsPerSecond)} | ${Number.isNaN(s.windowCpuSeconds.median) || s.windowCpuSeconds.median === null ? "–" : s.windowCpuSeconds.median.toFixed(1)} | ${Number.isNaN(s.cpuMicrosPerRecord.median) || s.cpuMicrosPerRecord.median === null ? "–" : n(s.cpuMicrosPerRecord.median)} | ${n(s.peakRssMiB.median)} |`
+    `| ${s.name} | ${r(s.recordsPerSecond)} | ${Number.isNaN(s.windowCpuSeconds.median) || s.windowCpuSeconds.median === null ? "–" : s.windowCpuSeconds.median.toFixed(1)} | ${Number.isNaN(s.cpuMicrosPerRecord.median) || s.cpuMicrosPerRecord.median === null ? "–" : n(s.cpuMicrosPerRecord.median)} | ${n(s.peakRssMiB.median)} | ${services(s)} |`
   ),
   ...Object.values(res.latency).map((s) =>
     `| latency at ${n(res.latencyRate)} rec/s, send → committed: ${s.name} | p50 ${r(s.latencyP50Ms!)} ms, p99 ${r(s.latencyP99Ms!)} ms | | | ${n(s.peakRssMiB.median)} |`

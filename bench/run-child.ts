@@ -10,7 +10,8 @@ const contenders: Record<string, () => Promise<ChildFigures>> = {
   "copy-loop": async () => (await import("./contenders/copyLoop.js")).main(),
   "unnest-loop": async () => (await import("./contenders/unnestLoop.js")).main(),
   "consume-only": async () => (await import("./contenders/consumeOnly.js")).main(),
-  "cassandra-raw": async () => (await import("./contenders/cassandraRaw.js")).main(),
+  "cassandra-raw": async () => (await import("./contenders/cassandraRaw.js")).main("single"),
+  "cassandra-raw-batches": async () => (await import("./contenders/cassandraRaw.js")).main("batches"),
   "ingest": async () => (await import("./contenders/ingest.js")).pandaflow(),
   "ingest-source": async () => (await import("./contenders/ingest.js")).source(),
   "ingest-produce": async () => (await import("./contenders/ingest.js")).produce()

@@ -22,6 +22,8 @@ export interface Summary {
   /** Window CPU microseconds a record. */
   readonly cpuMicrosPerRecord: Stat
   readonly peakRssMiB: Stat
+  /** Median CPU seconds of each service while a run's child ran (set-up included). */
+  readonly servicesCpuSeconds: Readonly<Record<string, number>>
   readonly latencyP50Ms?: Stat | undefined
   readonly latencyP99Ms?: Stat | undefined
 }
@@ -42,6 +44,9 @@ export const summarise = (contender: string, runs: ReadonlyArray<RunFigures>): S
   processCpuSeconds: stat(runs.map((r) => r.processCpuSeconds)),
   cpuMicrosPerRecord: stat(runs.map((r) => (r.windowCpuSeconds / r.records) * 1e6)),
   peakRssMiB: stat(runs.map((r) => r.peakRssMiB)),
+  servicesCpuSeconds: Object.fromEntries(
+    Object.keys(runs[0]!.servicesCpuSeconds ?? {}).map((k) => [k, stat(runs.map((r) => r.servicesCpuSeconds?.[k] ?? 0)).median])
+  ),
   latencyP50Ms: runs[0]!.latency ? stat(runs.map((r) => r.latency!.p50)) : undefined,
   latencyP99Ms: runs[0]!.latency ? stat(runs.map((r) => r.latency!.p99)) : undefined
 })
@@ -53,7 +58,9 @@ const range = (s: Stat, f: (x: number) => string = n) => `${f(s.median)} (${f(s.
 export const line = (s: Summary): string =>
   s.latencyP50Ms
     ? `${s.name.padEnd(46)} p50 ${range(s.latencyP50Ms)} ms, p99 ${range(s.latencyP99Ms!)} ms, ${range(s.peakRssMiB)} MiB`
-    : `${s.name.padEnd(46)} ${range(s.recordsPerSecond).padStart(28)} rec/s  CPU ${range(s.windowCpuSeconds, (x) => Number.isNaN(x) ? "–" : x.toFixed(1))} s (process ${s.processCpuSeconds.median.toFixed(1)} s)  ${range(s.peakRssMiB)} MiB`
+    : `${s.name.padEnd(46)} ${range(s.recordsPerSecond).padStart(28)} rec/s  CPU ${range(s.windowCpuSeconds, (x) => Number.isNaN(x) ? "–" : x.toFixed(1))} s (process ${s.processCpuSeconds.median.toFixed(1)} s)  ${range(s.peakRssMiB)} MiB  services CPU ${
+      Object.entries(s.servicesCpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")
+    } s`
 
 const version = (pkg: string): string => {
   try {

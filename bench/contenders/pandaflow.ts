@@ -7,7 +7,9 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted, Stream } from "effect"
 import * as RandomUserPipeline from "../../examples/randomuser/pipeline.js"
+import { ClassicRow } from "../../examples/randomuser/UserRow.js"
 import * as CassandraClient from "../../layers/CassandraClient.js"
+import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as KafkaBroker from "../../layers/KafkaBroker.js"
 import { Broker } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
@@ -16,7 +18,13 @@ import { args, type ChildFigures, Window } from "../child.js"
 export const main = async (withCassandra: boolean): Promise<ChildFigures> => {
   const a = args()
   const window = new Window(withCassandra ? "pandaflow: Kafka → Postgres + Cassandra" : "pandaflow: Kafka → Postgres", a.records, a.latency)
-  const pipeline = RandomUserPipeline.make({ postgres: a.table, cassandraKeyspace: a.keyspace, cassandra: a.table })
+  const reference = RandomUserPipeline.make({ postgres: a.table, cassandraKeyspace: a.keyspace, cassandra: a.table })
+  // PANDAFLOW_BENCH_CASSANDRA='{"batchRows":1}' races other Cassandra sink options.
+  const cassandraOptions = JSON.parse(process.env.PANDAFLOW_BENCH_CASSANDRA ?? "null") as CassandraSink.Options | null
+  const pipeline = cassandraOptions === null ? reference : Pipeline.withSinks(reference, [
+    reference.sinks[0]!,
+    CassandraSink.table({ keyspace: a.keyspace, name: a.table, schema: ClassicRow, key: "id", ...cassandraOptions })
+  ])
   const observed = Layer.effect(
     Broker,
     Effect.map(Broker, (broker) => ({
