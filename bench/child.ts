@@ -35,7 +35,23 @@ export interface ChildFigures {
   /** user + system CPU seconds of this process inside the window. */
   readonly windowCpuSeconds: number
   /** send → committed, in milliseconds (latency mode only). */
-  readonly latency?: { readonly p50: number; readonly p99: number; readonly max: number; readonly count: number } | undefined
+  readonly latency?: Percentiles | undefined
+  /** send → row visible in Postgres (its transaction committed), in milliseconds (latency mode only). */
+  readonly visible?: Percentiles | undefined
+}
+
+/** Percentiles of latencies in milliseconds. */
+export interface Percentiles {
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+  readonly count: number
+}
+
+const percentiles = (latencies: Array<number>): Percentiles => {
+  const sorted = latencies.sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0, count: sorted.length }
 }
 
 /** The key of the record the parent sends first in latency mode, to know the child is consuming. */
@@ -47,6 +63,7 @@ export class Window {
   private cpuAtStart: NodeJS.CpuUsage | undefined
   private committedRecords = 0
   private readonly latencies: Array<number> = []
+  private readonly visibleLatencies: Array<number> = []
   private resolve!: (f: ChildFigures) => void
   /** Resolves with the figures once every record is committed. */
   readonly done: Promise<ChildFigures>
@@ -62,6 +79,16 @@ export class Window {
     this.cpuAtStart = process.cpuUsage()
   }
 
+  /**
+   * The rows of these records are visible in Postgres (the write's transaction committed;
+   * the offset commit follows). Latency mode only: the warm-up record is not counted.
+   */
+  visible(records: ReadonlyArray<Pick<ConsumedRecord, "timestamp" | "key">>): void {
+    if (!this.latency) return
+    const now = Date.now()
+    for (const r of records) if (r.key !== warmUpKey) this.visibleLatencies.push(now - r.timestamp)
+  }
+
   /** The commit of these records was acknowledged. */
   committed(records: ReadonlyArray<Pick<ConsumedRecord, "timestamp" | "key">>): void {
     if (this.latency) {
@@ -75,15 +102,14 @@ export class Window {
     if (this.committedRecords >= this.records && this.startedAt !== undefined) {
       const seconds = Number(process.hrtime.bigint() - this.startedAt) / 1e9
       const cpu = process.cpuUsage(this.cpuAtStart)
-      const sorted = this.latencies.sort((a, b) => a - b)
-      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
       this.resolve({
         name: this.name,
         records: this.committedRecords,
         seconds,
         recordsPerSecond: this.committedRecords / seconds,
         windowCpuSeconds: (cpu.user + cpu.system) / 1e6,
-        latency: this.latency ? { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0, count: sorted.length } : undefined
+        latency: this.latency ? percentiles(this.latencies) : undefined,
+        visible: this.latency ? percentiles(this.visibleLatencies) : undefined
       })
     }
   }

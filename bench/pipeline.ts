@@ -125,7 +125,7 @@ if (latencySeconds > 0) {
       const figures = await running.figures
       await cleanUp(table, false)
       ;(latencyResults[contender] ??= []).push(figures)
-      console.log(`  latency run ${run} ${contender.padEnd(16)} p50 ${figures.latency!.p50} ms, p99 ${figures.latency!.p99} ms`)
+      console.log(`  latency run ${run} ${contender.padEnd(16)} row visible p50 ${figures.visible?.p50} ms, p99 ${figures.visible?.p99} ms; committed p50 ${figures.latency!.p50} ms, p99 ${figures.latency!.p99} ms`)
     }
   }
 }
@@ -159,10 +159,22 @@ const ratios = {
   "ingest / its source alone records/s": ratio("ingest", "ingest-source", (s) => s.recordsPerSecond.median),
   "ingest / kafkajs produce alone records/s": ratio("ingest", "ingest-produce", (s) => s.recordsPerSecond.median)
 }
+// Issue 11's goals, each with its figure from this run and whether it is met.
+const goal = (name: string, value: number | undefined, met: (v: number) => boolean, unit: string) =>
+  value === undefined ? [] : [{ goal: name, value, unit, met: met(value) }]
+const pgLatency = latency["pandaflow-pg"]
+const goals = [
+  ...goal("1. Kafka → Postgres records/s ≥ 1.0× the COPY-staging loop", ratios["pandaflow-pg / copy-loop records/s (goal ≥ 1.0)"], (v) => v >= 1, "×"),
+  ...goal("2. Kafka → Postgres + Cassandra records/s ≥ 0.9× the faster raw Cassandra writer", ratios["pandaflow-pg-cassandra / the faster raw Cassandra writer records/s (goal ≥ 0.9)"], (v) => v >= 0.9, "×"),
+  ...goal(`3. p99 send → row visible at ${rate.toLocaleString("en-US")} rec/s < 50 ms`, pgLatency?.visibleP99Ms?.median, (v) => v < 50, "ms"),
+  ...goal("4a. CPU a record ≤ 1.2× the COPY-staging loop's", ratios["pandaflow-pg / copy-loop CPU a record (goal ≤ 1.2)"], (v) => v <= 1.2, "×"),
+  ...goal(`4b. peak RSS of Kafka → Postgres (${records.toLocaleString("en-US")} records) ≤ 250 MiB`, summaries["pandaflow-pg"]?.peakRssMiB.median, (v) => v <= 250, "MiB")
+]
 console.log(`\nbench: ${records.toLocaleString("en-US")} records, median (min–max) of ${runs} interleaved runs; window = first record consumed → last commit acknowledged (ingest: first request → last produce acknowledged)`)
 for (const s of Object.values(summaries)) console.log(Summary.line(s))
 for (const s of Object.values(latency)) console.log(`latency at ${rate}/s: ${Summary.line(s)}`)
 for (const [k, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${k}: ${v.toFixed(2)}`)
+for (const g of goals) console.log(`goal ${g.goal}: ${g.value.toFixed(g.unit === "×" ? 2 : 0)} ${g.unit} — ${g.met ? "met" : "NOT met"}`)
 
 mkdirSync("bench/results", { recursive: true })
 const file = `bench/results/pipeline-${id}.json`
@@ -171,7 +183,7 @@ writeFileSync(file, JSON.stringify({
   records, runs, runtime, latencyRate: rate, latencySeconds,
   window: "first record consumed → commit of the last record acknowledged (table creation, connecting, group join and leave outside)",
   machine: Summary.machine(services),
-  summaries, latency, ratios,
+  summaries, latency, ratios, goals,
   raw: { throughput: results, latency: latencyResults }
 }, null, 2))
 console.log(`bench: figures written to ${file}`)

@@ -17,6 +17,7 @@ interface Results {
   readonly summaries: Record<string, Summary>
   readonly latency: Record<string, Summary>
   readonly ratios: Record<string, number | null | undefined>
+  readonly goals?: ReadonlyArray<{ readonly goal: string; readonly value: number; readonly unit: string; readonly met: boolean }>
 }
 interface SparkRun { readonly mode: string; readonly records: number; readonly recordsPerSecond: number; readonly cpuSeconds: number; readonly peakRssMiB: number }
 
@@ -43,10 +44,12 @@ const lines = [
     `| ${s.name} | ${r(s.recordsPerSecond)} | ${Number.isNaN(s.windowCpuSeconds.median) || s.windowCpuSeconds.median === null ? "–" : s.windowCpuSeconds.median.toFixed(1)} | ${Number.isNaN(s.cpuMicrosPerRecord.median) || s.cpuMicrosPerRecord.median === null ? "–" : n(s.cpuMicrosPerRecord.median)} | ${n(s.peakRssMiB.median)} | ${services(s)} |`
   ),
   ...Object.values(res.latency).map((s) =>
-    `| latency at ${n(res.latencyRate)} rec/s, send → committed: ${s.name} | p50 ${r(s.latencyP50Ms!)} ms, p99 ${r(s.latencyP99Ms!)} ms | | | ${n(s.peakRssMiB.median)} |`
+    `| latency at ${n(res.latencyRate)} rec/s: ${s.name} | send → row visible: ${s.visibleP50Ms ? `p50 ${r(s.visibleP50Ms)} ms, p99 ${r(s.visibleP99Ms!)} ms` : "–"}; send → committed: p50 ${r(s.latencyP50Ms!)} ms, p99 ${r(s.latencyP99Ms!)} ms | | | ${n(s.peakRssMiB.median)} | ${services(s)} |`
   ),
   "",
-  ...Object.entries(res.ratios).filter(([, v]) => typeof v === "number").map(([k, v]) => `- ${k}: **${(v as number).toFixed(2)}**`)
+  ...Object.entries(res.ratios).filter(([, v]) => typeof v === "number").map(([k, v]) => `- ${k}: **${(v as number).toFixed(2)}**`),
+  ...(res.goals === undefined ? [] : ["", "Issue 11's goals in this run:", "",
+    ...res.goals.map((g) => `- ${g.goal}: **${g.value.toFixed(g.unit === "×" ? 2 : 0)} ${g.unit}** — ${g.met ? "met" : "not met"}`)])
 ]
 const spark = latest("spark-")
 if (spark !== undefined) {

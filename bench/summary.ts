@@ -26,6 +26,9 @@ export interface Summary {
   readonly servicesCpuSeconds: Readonly<Record<string, number>>
   readonly latencyP50Ms?: Stat | undefined
   readonly latencyP99Ms?: Stat | undefined
+  /** send → row visible in Postgres. */
+  readonly visibleP50Ms?: Stat | undefined
+  readonly visibleP99Ms?: Stat | undefined
 }
 
 const stat = (values: ReadonlyArray<number>): Stat => {
@@ -48,7 +51,9 @@ export const summarise = (contender: string, runs: ReadonlyArray<RunFigures>): S
     Object.keys(runs[0]!.servicesCpuSeconds ?? {}).map((k) => [k, stat(runs.map((r) => r.servicesCpuSeconds?.[k] ?? 0)).median])
   ),
   latencyP50Ms: runs[0]!.latency ? stat(runs.map((r) => r.latency!.p50)) : undefined,
-  latencyP99Ms: runs[0]!.latency ? stat(runs.map((r) => r.latency!.p99)) : undefined
+  latencyP99Ms: runs[0]!.latency ? stat(runs.map((r) => r.latency!.p99)) : undefined,
+  visibleP50Ms: runs[0]!.visible ? stat(runs.map((r) => r.visible!.p50)) : undefined,
+  visibleP99Ms: runs[0]!.visible ? stat(runs.map((r) => r.visible!.p99)) : undefined
 })
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US")
@@ -57,7 +62,7 @@ const range = (s: Stat, f: (x: number) => string = n) => `${f(s.median)} (${f(s.
 /** One line a contender, for the terminal. */
 export const line = (s: Summary): string =>
   s.latencyP50Ms
-    ? `${s.name.padEnd(46)} p50 ${range(s.latencyP50Ms)} ms, p99 ${range(s.latencyP99Ms!)} ms, ${range(s.peakRssMiB)} MiB`
+    ? `${s.name.padEnd(46)} row visible p50 ${s.visibleP50Ms ? range(s.visibleP50Ms) : "–"} ms, p99 ${s.visibleP99Ms ? range(s.visibleP99Ms) : "–"} ms; committed p50 ${range(s.latencyP50Ms)} ms, p99 ${range(s.latencyP99Ms!)} ms; ${range(s.peakRssMiB)} MiB`
     : `${s.name.padEnd(46)} ${range(s.recordsPerSecond).padStart(28)} rec/s  CPU ${range(s.windowCpuSeconds, (x) => Number.isNaN(x) ? "–" : x.toFixed(1))} s (process ${s.processCpuSeconds.median.toFixed(1)} s)  ${range(s.peakRssMiB)} MiB  services CPU ${
       Object.entries(s.servicesCpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")
     } s`

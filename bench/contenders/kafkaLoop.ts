@@ -28,10 +28,12 @@ export const run = async (args: ChildArgs, options: LoopOptions): Promise<ChildF
       window.consumed()
       if (batch.messages.length === 0) return
       await options.handle(batch.messages)
+      const records = batch.messages.map((m) => ({ key: m.key?.toString() ?? null, timestamp: Number(m.timestamp) }))
+      window.visible(records)
       const last = batch.messages[batch.messages.length - 1]!.offset
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) }])
       resolveOffset(last)
-      window.committed(batch.messages.map((m) => ({ key: m.key?.toString() ?? null, timestamp: Number(m.timestamp) })))
+      window.committed(records)
     }
   })
   const figures = await window.done

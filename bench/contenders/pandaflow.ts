@@ -13,6 +13,7 @@ import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as KafkaBroker from "../../layers/KafkaBroker.js"
 import { Broker } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
+import * as RowSink from "../../src/RowSink.js"
 import { args, type ChildFigures, Window } from "../child.js"
 
 export const main = async (withCassandra: boolean): Promise<ChildFigures> => {
@@ -21,10 +22,33 @@ export const main = async (withCassandra: boolean): Promise<ChildFigures> => {
   const reference = RandomUserPipeline.make({ postgres: a.table, cassandraKeyspace: a.keyspace, cassandra: a.table })
   // PANDAFLOW_BENCH_CASSANDRA='{"batchRows":1}' races other Cassandra sink options.
   const cassandraOptions = JSON.parse(process.env.PANDAFLOW_BENCH_CASSANDRA ?? "null") as CassandraSink.Options | null
-  const pipeline = cassandraOptions === null ? reference : Pipeline.withSinks(reference, [
+  // PANDAFLOW_BENCH_KAFKA='{"maxBytesPerPartition":1048576}' and PANDAFLOW_BENCH_CONSUME='{"concurrency":1}'
+  // race other broker and consume options (durations as Effect reads them: "10 millis").
+  const kafkaOptions = JSON.parse(process.env.PANDAFLOW_BENCH_KAFKA ?? "{}") as Partial<KafkaBroker.KafkaBrokerOptions>
+  const consumeOptions = JSON.parse(process.env.PANDAFLOW_BENCH_CONSUME ?? "{}") as Pipeline.ConsumeOptions
+  const sinks = cassandraOptions === null ? reference.sinks : [
     reference.sinks[0]!,
     CassandraSink.table({ keyspace: a.keyspace, name: a.table, schema: ClassicRow, key: "id", ...cassandraOptions })
-  ])
+  ]
+  // Latency mode: a row is visible once the Postgres sink's write returned (its
+  // transaction committed). Rows are keyed by the record key, so the record's send time
+  // is found through it.
+  const sentAt = new Map<string, number>()
+  const postgres = sinks[0]!
+  const observedPostgres: typeof postgres = {
+    ...postgres,
+    build: Effect.map(postgres.build, (sink) =>
+      RowSink.isOff(sink) || !a.latency ? sink : {
+        ...sink,
+        write: (rows) =>
+          Effect.tap(sink.write(rows), () =>
+            Effect.sync(() => {
+              const records = rows.map((row) => ({ key: sink.key(row), timestamp: sentAt.get(sink.key(row)) ?? Date.now() }))
+              window.visible(records)
+            }))
+      })
+  }
+  const pipeline = Pipeline.withSinks(reference, [observedPostgres, ...sinks.slice(1)])
   const observed = Layer.effect(
     Broker,
     Effect.map(Broker, (broker) => ({
@@ -32,10 +56,11 @@ export const main = async (withCassandra: boolean): Promise<ChildFigures> => {
       consume: (options) =>
         broker.consume(options).pipe(Stream.map((batch) => {
           window.consumed()
+          if (a.latency) for (const r of batch.records) if (r.key !== null) sentAt.set(r.key, r.timestamp)
           return { ...batch, commit: Effect.tap(batch.commit, () => Effect.sync(() => window.committed(batch.records))) }
         }))
     }))
-  ).pipe(Layer.provideMerge(KafkaBroker.layer({ brokers: [...a.brokers], logLevel: "error" })))
+  ).pipe(Layer.provideMerge(KafkaBroker.layer({ brokers: [...a.brokers], logLevel: "error", ...kafkaOptions })))
   const layer = Layer.mergeAll(
     observed,
     PgClient.layer({ url: Redacted.make(a.pgUrl), maxConnections: 4 }),
@@ -44,7 +69,7 @@ export const main = async (withCassandra: boolean): Promise<ChildFigures> => {
       : CassandraClient.layerOff("this run writes Postgres only")
   )
   const program = Effect.raceFirst(
-    Effect.zipRight(Pipeline.consume(pipeline, { groupId: a.group, topic: a.topic }), Effect.never),
+    Effect.zipRight(Pipeline.consume(pipeline, { ...consumeOptions, groupId: a.group, topic: a.topic }), Effect.never),
     Effect.promise(() => window.done)
   )
   return Effect.runPromise(program.pipe(Effect.provide(layer)))
