@@ -231,6 +231,18 @@ export const processBatch = <B, E, R>(
   batch: Batch,
   handle: (record: ConsumedRecord) => Handled<B, E, R>,
   target: Target<B>
+) => Effect.flatten(writeBatch(batch, handle, target))
+
+/**
+ * `processBatch` in its two steps: decodes, transforms and writes the batch to every sink,
+ * and succeeds with its commit (with its dead letters, if any), not yet run. The consume
+ * job runs the commits beside the next writes: waiting for a commit's acknowledgement
+ * must not hold back the next batch's write.
+ */
+export const writeBatch = <B, E, R>(
+  batch: Batch,
+  handle: (record: ConsumedRecord) => Handled<B, E, R>,
+  target: Target<B>
 ) =>
   Effect.gen(function*() {
     const { policy, progress, sinks } = target
@@ -279,8 +291,8 @@ export const processBatch = <B, E, R>(
       dead.push(DeadLetter.make(record, "sink", message, Math.max(...reasons.map((r) => r.attempts))))
     }
     // Dead letters and the offset in one transaction; the common batch pays a plain commit.
-    yield* dead.length > 0 ? batch.commitWith(target.deadLetterTopic, dead) : batch.commit
-    if (progress) yield* progress.addProcessed(batch.records.length, dead.length)
+    const commit = dead.length > 0 ? batch.commitWith(target.deadLetterTopic, dead) : batch.commit
+    return progress ? Effect.zipRight(commit, progress.addProcessed(batch.records.length, dead.length)) : commit
   })
 
 const coordinates = (r: ConsumedRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset })

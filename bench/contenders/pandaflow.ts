@@ -7,10 +7,11 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted, Stream } from "effect"
 import * as RandomUserPipeline from "../../examples/randomuser/pipeline.js"
-import { ClassicRow } from "../../examples/randomuser/UserRow.js"
+import { ClassicRow, UserRow } from "../../examples/randomuser/UserRow.js"
 import * as CassandraClient from "../../layers/CassandraClient.js"
 import * as CassandraSink from "../../layers/CassandraSink.js"
 import * as KafkaBroker from "../../layers/KafkaBroker.js"
+import * as PostgresSink from "../../layers/PostgresSink.js"
 import { Broker } from "../../src/Broker.js"
 import * as Pipeline from "../../src/Pipeline.js"
 import * as RowSink from "../../src/RowSink.js"
@@ -26,9 +27,13 @@ export const main = async (withCassandra: boolean): Promise<ChildFigures> => {
   // race other broker and consume options (durations as Effect reads them: "10 millis").
   const kafkaOptions = JSON.parse(process.env.PANDAFLOW_BENCH_KAFKA ?? "{}") as Partial<KafkaBroker.KafkaBrokerOptions>
   const consumeOptions = JSON.parse(process.env.PANDAFLOW_BENCH_CONSUME ?? "{}") as Pipeline.ConsumeOptions
-  const sinks = cassandraOptions === null ? reference.sinks : [
-    reference.sinks[0]!,
-    CassandraSink.table({ keyspace: a.keyspace, name: a.table, schema: ClassicRow, key: "id", ...cassandraOptions })
+  // PANDAFLOW_BENCH_POSTGRES='{"copyFromRows":200}' races other Postgres sink options.
+  const postgresOptions = JSON.parse(process.env.PANDAFLOW_BENCH_POSTGRES ?? "null") as PostgresSink.Options | null
+  const sinks = [
+    postgresOptions === null ? reference.sinks[0]! : PostgresSink.table({ name: a.table, schema: UserRow, key: "id", ...postgresOptions }),
+    cassandraOptions === null
+      ? reference.sinks[1]!
+      : CassandraSink.table({ keyspace: a.keyspace, name: a.table, schema: ClassicRow, key: "id", ...cassandraOptions })
   ]
   // Latency mode: a row is visible once the Postgres sink's write returned (its
   // transaction committed). Rows are keyed by the record key, so the record's send time
