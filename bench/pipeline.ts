@@ -99,7 +99,7 @@ for (let run = 1; run <= runs; run++) {
 }
 
 // Latency: a fresh topic a run, the child consuming before the paced producer starts.
-const rate = 5000
+const rate = env("PANDAFLOW_BENCH_LATENCY_RATE", 5000)
 const latencyResults: Record<string, Array<Measure.RunFigures>> = {}
 if (latencySeconds > 0) {
   const total = rate * latencySeconds
@@ -117,7 +117,8 @@ if (latencySeconds > 0) {
         if (due > sent) {
           const batch: Array<(typeof pageUsers)[number]> = []
           for (let i = sent; i < due; i++) batch.push({ ...pageUsers[i % 5000]!, login: { ...pageUsers[i % 5000]!.login, uuid: crypto.randomUUID() } })
-          await send(producer, t, batch)
+          // ≤ 1,000 users a request (a produce request carries ≤ 1 MiB a partition).
+          for (let i = 0; i < batch.length; i += 1000) await send(producer, t, batch.slice(i, i + 1000))
           sent = due
         }
         await new Promise((r) => setTimeout(r, 5))
