@@ -16,7 +16,7 @@
  *
  * Checked by hand (2026-12-02): either guard alone keeps this test green (budget 3 s
  * without the cap; budget 20 s with the cap, A gives up at 6.4 s); with A's budget at 20 s
- * AND the `batch.deadline` cap taken out of `Delivery.processBatch`, A is cut off at 8 s,
+ * AND the `batch.deadline` cap taken out of `Delivery.writeBatch`, A is cut off at 8 s,
  * B writes version 3, and A's retry lands version 2 of every key after it: it fails.
  */
 import { Effect, Exit, Schedule } from "effect"
