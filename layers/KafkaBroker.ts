@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Clock, Config, Deferred, Duration, Effect, Layer, LogLevel, Queue, Runtime, Schedule, Stream } from "effect"
-import { type EachBatchPayload, Kafka, logLevel as KafkaLogLevel, type LogEntry, Partitioners } from "kafkajs"
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type EachBatchPayload, type LogEntry } from "kafkajs"
 import {
   Broker,
   BrokerError,
@@ -18,7 +18,6 @@ import {
   type ConsumedRecord,
   type ConsumeOptions
 } from "../src/Broker.js"
-import * as CommitChain from "../src/CommitChain.js"
 import * as CommitWatermark from "../src/CommitWatermark.js"
 import * as KafkaTransactions from "./KafkaTransactions.js"
 
@@ -246,8 +245,6 @@ export const make = (options: KafkaBrokerOptions): Effect.Effect<BrokerService, 
     return { produce, consume, createTopic, describeTopic, committed }
   })
 
-const stopped = (message: string) => new BrokerError({ reason: "ConsumeFailed", message })
-
 const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic }: ConsumeOptions): Stream.Stream<Batch, BrokerError> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const concurrency = options.partitionsConsumedConcurrently ?? 3
@@ -256,8 +253,6 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
     const queue = yield* Queue.bounded<Batch>(concurrency)
     const crashed = yield* Deferred.make<never, BrokerError>()
     const pending = new Set<Deferred.Deferred<void, BrokerError>>()
-    // A partition's commits land in hand-out order; a failed one stops those after it.
-    const commits = CommitChain.make((partition) => stopped(`an earlier commit of ${topic}[${partition}] did not complete`))
     const runtime = yield* Effect.runtime<never>()
     // Ranges are contiguous per partition: each batch starts where the previous one
     // ended (offsets may skip transaction markers), so the watermark never waits on a gap
@@ -304,42 +299,36 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
         const from = previous !== undefined && previous < first ? previous : first
         if (previous === undefined) watermark.reset(batch.partition, first)
         handedOut.set(batch.partition, BigInt(last) + 1n)
-        // `released` lets kafkajs go on with this partition (its `eachBatch` returns): once the
-        // batch is written and its plain commit is sent, or once its transaction ended.
-        const released = yield* Deferred.make<void, BrokerError>()
+        const done = yield* Deferred.make<void, BrokerError>()
+        const settle = (effect: Effect.Effect<void, BrokerError>) =>
+          Effect.tapBoth(effect, { onFailure: (e) => Deferred.fail(done, e), onSuccess: () => Deferred.succeed(done, undefined) })
         // Commits up to the watermark only: a batch finished ahead of an earlier one waits.
-        // The batch is written when this runs, so the partition is released as soon as the
-        // commit has its place in the chain: kafkajs fetches the next batch while the commit
-        // travels (see CommitChain).
-        const commit = Effect.suspend(() => {
+        const commit = settle(Effect.suspend(() => {
           const upTo = watermark.complete(batch.partition, from, BigInt(last) + 1n)
-          return commits.inTurn(batch.partition, upTo === undefined ? Effect.void : Effect.tryPromise({
+          return upTo === undefined ? Effect.void : Effect.tryPromise({
             try: () => consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(upTo) }]),
             catch: fail("CommitFailed", `commit ${batch.topic}[${batch.partition}]@${upTo} for group ${groupId}`)
-          }).pipe(
-            // After a rebalance the new owner redelivers this batch; sinks upsert, so nothing is
-            // lost. (Not for `commitWith`: an aborted transaction took its records with it.)
-            Effect.catchIf((e) => rebalanceErrors.has(errorType(e.cause) ?? ""), (e) =>
-              Effect.logWarning(`commit skipped, group rebalanced: ${e.message}`))
-          ), Deferred.succeed(released, undefined))
-        })
+          })
+        })).pipe(
+          // After a rebalance the new owner redelivers this batch; sinks upsert, so nothing is
+          // lost. (Not for `commitWith`: an aborted transaction took its records with it.)
+          Effect.catchIf((e) => rebalanceErrors.has(errorType(e.cause) ?? ""), (e) =>
+            Effect.logWarning(`commit skipped, group rebalanced: ${e.message}`))
+        )
         // The records and the offset in one transaction. The watermark is contiguous (one
         // batch a partition at a time), so `upTo` is this batch's end; were it held back,
-        // the records would still be sent, in a transaction of their own. The partition is
-        // released only when the transaction ended: a member that rejoined the group while
-        // it was open could see the partition's offset before it and process the batch twice.
+        // the records would still be sent, in a transaction of their own.
         const commitWith: Batch["commitWith"] = (target, produced) =>
-          Effect.suspend(() => {
-            const upTo = watermark.complete(batch.partition, from, BigInt(last) + 1n)
-            return commits.inTurn(batch.partition, txns.commitWith(batch.partition, upTo, target, produced))
-          }).pipe(Effect.onExit((exit) => Deferred.done(released, CommitChain.outcome(exit, () => stopped("consumer stopping")))))
-        pending.add(released)
+          settle(Effect.suspend(() =>
+            txns.commitWith(batch.partition, watermark.complete(batch.partition, from, BigInt(last) + 1n), target, produced)
+          ))
+        pending.add(done)
         const heartbeats = Effect.promise(() => heartbeat().catch(() => undefined)).pipe(
           Effect.repeat(Schedule.spaced(heartbeatEvery)),
           Effect.zipRight(Effect.never)
         )
-        yield* Effect.raceFirst(Effect.zipRight(Queue.offer(queue, { topic: batch.topic, partition: batch.partition, records, commit, commitWith, deadline }), Deferred.await(released)), heartbeats).pipe(
-          Effect.ensuring(Effect.sync(() => pending.delete(released)))
+        yield* Effect.raceFirst(Effect.zipRight(Queue.offer(queue, { topic: batch.topic, partition: batch.partition, records, commit, commitWith, deadline }), Deferred.await(done)), heartbeats).pipe(
+          Effect.ensuring(Effect.sync(() => pending.delete(done)))
         )
         resolveOffset(last)
       })
@@ -373,7 +362,7 @@ const consumeWith = (kafka: Kafka, options: KafkaBrokerOptions, { groupId, topic
     // Runs before the disconnect above (finalizers run in reverse): kafkajs waits for every
     // running eachBatch, so each must be released first, uncommitted, or shutdown hangs.
     yield* Effect.addFinalizer(() =>
-      Effect.forEach(pending, (d) => Deferred.fail(d, stopped("consumer stopping")), { discard: true }).pipe(
+      Effect.forEach(pending, (d) => Deferred.fail(d, new BrokerError({ reason: "ConsumeFailed", message: "consumer stopping" })), { discard: true }).pipe(
         Effect.zipRight(Queue.shutdown(queue))
       ))
     return Stream.fromQueue(queue).pipe(Stream.interruptWhen(Deferred.await(crashed)))

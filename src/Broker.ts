@@ -43,10 +43,6 @@ export interface ConsumedRecord {
  *
  * A batch whose partition moved to another member meanwhile (a rebalance) commits
  * nothing, and `commit` / `commitWith` still succeed: the new owner redelivers it.
- *
- * A broker hands out one batch a partition at a time: the next one comes once this one's
- * `commit` was called (the batch is written; the commit may still be on its way, and a
- * partition's commits land in order — see `CommitChain`) or its `commitWith` ended.
  */
 export interface Batch {
   readonly topic: string

@@ -19,11 +19,12 @@ export interface ConsumeOptions {
   readonly groupId?: string | undefined
   /** Reads this topic instead of the pipeline's (tests give each run its own). */
   readonly topic?: string | undefined
+  /** Dead-letters to this topic instead of the pipeline's. */
   readonly deadLetterTopic?: string | undefined
   /**
    * Batches written at once (default 3), and as many commits awaited beside them. Safe for
    * per-key order: both brokers hand out one batch a partition at a time (the next once
-   * the previous one's commit started), and a key lives on one partition.
+   * the previous one is committed), and a key lives on one partition.
    */
   readonly concurrency?: number | undefined
   /** How the job restarts its consumer after a broker failure; see `defaultBrokerRetry`. */
@@ -98,12 +99,11 @@ const consumeOnce = <W, B, ESource, RSource, RTransform, ESink, RSink>(
     )
     const concurrency = options.concurrency ?? 3
     const limit = options.maxInFlightRecords
-    // Two stages: the writes (decode, transform, every sink), then the commits. A batch's
-    // commit is acknowledged ≥ 5 ms after it is sent (Kafka 4's group coordinator lingers);
-    // a write slot held that long kept the partition's next batch, already fetched, waiting
-    // (a third of a record's latency at 5,000 records/s). Both stages are unordered: a
-    // partition has one batch in the job at a time until its commit started (the broker's
-    // guarantee), so only batches of different partitions ever overtake one another.
+    // Two stages: the writes (decode, transform, every sink), then the commits. A write slot
+    // is not held while a commit's acknowledgement is awaited (≥ 5 ms on Kafka 4, whose group
+    // coordinator lingers), so another partition's batch is written meanwhile. Both stages are
+    // unordered: a partition has one batch in the job at a time (the broker's guarantee), so
+    // only batches of different partitions ever overtake one another.
     const write = (batch: Batch) => Delivery.writeBatch(batch, pipeline.handle, target)
     const commits = <E1, R1, E2, R2>(written: Stream.Stream<Effect.Effect<void, E2, R2>, E1, R1>) =>
       Stream.mapEffect(written, (commit) => commit, { concurrency, unordered: true })

@@ -9,7 +9,6 @@
  * @since 0.1.0
  */
 export * as Broker from "./Broker.js"
-export * as CommitChain from "./CommitChain.js"
 export * as CommitWatermark from "./CommitWatermark.js"
 export * as DeadLetter from "./DeadLetter.js"
 export * as Delivery from "./Delivery.js"

@@ -107,8 +107,7 @@ export const brokerContract = (name: string, layer: () => Layer.Layer<Broker, un
 
     // Per-key order rests on this: a key lives on one partition, and the pipeline processes
     // batches concurrently, so a second batch of a partition must not come before the first
-    // one's commit was called (its writes are done; the commit itself may still travel).
-    // (The real broker on one node fetches every partition in one request
+    // one is committed. (The real broker on one node fetches every partition in one request
     // and waits for all of a fetch's batches, so only batches already fetched keep flowing.)
     it.live("one batch in flight per partition: while a batch is uncommitted no further batch of its partition comes, other partitions' batches do", () =>
       run(Effect.scoped(Effect.gen(function*() {
