@@ -175,7 +175,7 @@ console.log(`\nbench: ${records.toLocaleString("en-US")} records, median (min–
 for (const s of Object.values(summaries)) console.log(Summary.line(s))
 for (const s of Object.values(latency)) console.log(`latency at ${rate}/s: ${Summary.line(s)}`)
 for (const [k, v] of Object.entries(ratios)) if (v !== undefined) console.log(`${k}: ${v.toFixed(2)}`)
-for (const g of goals) console.log(`goal ${g.goal}: ${g.value.toFixed(g.unit === "×" ? 2 : 0)} ${g.unit} — ${g.met ? "met" : "NOT met"}`)
+for (const g of goals) console.log(`goal ${g.goal}: ${g.value.toFixed(g.unit === "×" ? 3 : 0)} ${g.unit} — ${g.met ? "met" : "NOT met"}`)
 
 mkdirSync("bench/results", { recursive: true })
 const file = `bench/results/pipeline-${id}.json`

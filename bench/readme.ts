@@ -49,7 +49,7 @@ const lines = [
   "",
   ...Object.entries(res.ratios).filter(([, v]) => typeof v === "number").map(([k, v]) => `- ${k}: **${(v as number).toFixed(2)}**`),
   ...(res.goals === undefined ? [] : ["", "Issue 11's goals in this run:", "",
-    ...res.goals.map((g) => `- ${g.goal}: **${g.value.toFixed(g.unit === "×" ? 2 : 0)} ${g.unit}** — ${g.met ? "met" : "not met"}`)])
+    ...res.goals.map((g) => `- ${g.goal}: **${g.value.toFixed(g.unit === "×" ? 3 : 0)} ${g.unit}** — ${g.met ? "met" : "not met"}`)])
 ]
 const spark = latest("spark-")
 if (spark !== undefined) {
