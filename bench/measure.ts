@@ -4,7 +4,7 @@
  * child's window figures read from its last stdout line.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { ChildArgs, ChildFigures } from "./child.js"
@@ -80,7 +80,10 @@ export const timed = (
       try {
         // PANDAFLOW_BENCH_CHILD_LOG=<dir> keeps each child's stdout (with `--trace-gc`, say).
         const logDir = process.env.PANDAFLOW_BENCH_CHILD_LOG
-        if (logDir !== undefined) writeFileSync(join(logDir, `${contender}-${Date.now()}.log`), stdout)
+        if (logDir !== undefined) {
+          mkdirSync(logDir, { recursive: true })
+          writeFileSync(join(logDir, `${contender}-${Date.now()}.log`), stdout)
+        }
         if (code !== 0) throw new Error(`${contender} exited with ${code}: ${stdout.slice(-2000)}`)
         const [user, sys, rssKiB] = readFileSync(timeFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number)
         const servicesAfter = servicesCpu()

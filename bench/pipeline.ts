@@ -6,8 +6,11 @@
  * Settings (env): PANDAFLOW_BENCH_RECORDS (default 200000), PANDAFLOW_BENCH_RUNS (3),
  * PANDAFLOW_BENCH_ONLY (comma list of contenders), PANDAFLOW_BENCH_RUNTIME (`js`, the
  * default: built JS; or `tsx`), PANDAFLOW_BENCH_LATENCY_SECONDS (10; 0 skips the latency
- * runs), PANDAFLOW_BENCH_NODE_FLAGS (flags for each child, e.g. `--cpu-prof
- * --cpu-prof-dir=/tmp/prof`). Figures go to bench/results/pipeline-<id>.json; `pnpm
+ * runs), PANDAFLOW_BENCH_LATENCY_RATE (5000 records/s), PANDAFLOW_BENCH_NODE_FLAGS
+ * (flags for each child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), PANDAFLOW_BENCH_KAFKA,
+ * _POSTGRES, _CASSANDRA, _CONSUME (JSON options of pandaflow's broker, sinks and consume
+ * job; recorded in the results, and shown by `bench:readme`), PANDAFLOW_BENCH_CHILD_LOG
+ * (a directory keeping each child's stdout). Figures go to bench/results/pipeline-<id>.json; `pnpm
  * bench:readme` puts the latest into README.md.
  */
 import { execFileSync } from "node:child_process"
@@ -185,6 +188,11 @@ writeFileSync(file, JSON.stringify({
   window: "first record consumed → commit of the last record acknowledged (table creation, connecting, group join and leave outside)",
   machine: Summary.machine(services),
   summaries, latency, ratios, goals,
+  // Options that tune pandaflow (or every child) away from its defaults: bench:readme shows them.
+  settings: Object.fromEntries(
+    ["PANDAFLOW_BENCH_KAFKA", "PANDAFLOW_BENCH_POSTGRES", "PANDAFLOW_BENCH_CASSANDRA", "PANDAFLOW_BENCH_CONSUME", "PANDAFLOW_BENCH_NODE_FLAGS"]
+      .flatMap((k) => (process.env[k] ?? "") === "" ? [] : [[k, process.env[k]!]])
+  ),
   raw: { throughput: results, latency: latencyResults }
 }, null, 2))
 console.log(`bench: figures written to ${file}`)

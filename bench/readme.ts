@@ -17,6 +17,7 @@ interface Results {
   readonly summaries: Record<string, Summary>
   readonly latency: Record<string, Summary>
   readonly ratios: Record<string, number | null | undefined>
+  readonly settings?: Readonly<Record<string, string>>
   readonly goals?: ReadonlyArray<{ readonly goal: string; readonly value: number; readonly unit: string; readonly met: boolean }>
 }
 interface SparkRun { readonly mode: string; readonly records: number; readonly recordsPerSecond: number; readonly cpuSeconds: number; readonly peakRssMiB: number }
@@ -37,6 +38,7 @@ const res = JSON.parse(readFileSync(`bench/results/${file}`, "utf8")) as Results
 const m = res.machine
 const lines = [
   `Last \`pnpm bench\` (${res.at.slice(0, 10)}, \`bench/results/${file}\`): ${n(res.records)} records, 3 partitions, median (min–max) of ${res.runs} interleaved runs, ${res.runtime === "js" ? "built JS" : "tsx"}; ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Kafka ${m.kafka}, PostgreSQL ${m.postgres}, Cassandra ${m.cassandra}. Window: ${res.window}. CPU is the child's user+sys inside the window; the services' CPU is theirs over the child's whole life.`,
+  ...(Object.keys(res.settings ?? {}).length === 0 ? [] : ["", `Not the defaults: ${Object.entries(res.settings!).map(([k, v]) => `\`${k}=${v}\``).join(", ")}.`]),
   "",
   "| contender | records/s | CPU s (window) | µs CPU a record | peak RSS MiB | services' CPU s: Kafka / Postgres / Cassandra |",
   "|---|---|---|---|---|---|",

@@ -100,10 +100,12 @@ const consumeOnce = <W, B, ESource, RSource, RTransform, ESink, RSink>(
     const concurrency = options.concurrency ?? 3
     const limit = options.maxInFlightRecords
     // Two stages: the writes (decode, transform, every sink), then the commits. A write slot
-    // is not held while a commit's acknowledgement is awaited (≥ 5 ms on Kafka 4, whose group
-    // coordinator lingers), so another partition's batch is written meanwhile. Both stages are
-    // unordered: a partition has one batch in the job at a time (the broker's guarantee), so
-    // only batches of different partitions ever overtake one another.
+    // is not held while a commit's acknowledgement is awaited, so when the broker hands out
+    // more batches than `concurrency` (more partitions than slots, `concurrency: 1`) another
+    // partition's batch is written meanwhile; with kafkajs's default three partitions a
+    // fetch and three slots, no batch waits either way. Both stages are unordered: a
+    // partition has one batch in the job at a time (the broker's guarantee), so only batches
+    // of different partitions ever overtake one another.
     const write = (batch: Batch) => Delivery.writeBatch(batch, pipeline.handle, target)
     const commits = <E1, R1, E2, R2>(written: Stream.Stream<Effect.Effect<void, E2, R2>, E1, R1>) =>
       Stream.mapEffect(written, (commit) => commit, { concurrency, unordered: true })

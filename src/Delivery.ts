@@ -125,7 +125,7 @@ const budgetCappedWarning = (pipeline: string, retryBudget: Duration.DurationInp
 /**
  * The retry budget meets the broker's rebalance timeout only at the first batch: the
  * broker says how long a batch may take through `Batch.deadline`, not as an option.
- * `processBatch` caps every batch's budget to that deadline, which is safe, but a budget
+ * `writeBatch` caps every batch's budget to that deadline, which is safe, but a budget
  * that is never reached is a configuration mistake: the returned check logs one warning at
  * the first batch with a deadline, once per consume job (broker restarts included).
  */

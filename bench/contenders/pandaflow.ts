@@ -54,6 +54,7 @@ export const main = async (withCassandra: boolean): Promise<ChildFigures> => {
                 const sent = sentAt.get(sink.key(row))
                 // A row whose record was not seen would count as 0 ms: fail the run instead.
                 if (sent === undefined) throw new Error(`bench: no record seen for row ${sink.key(row)}`)
+                sentAt.delete(sink.key(row))
                 return { key: sink.key(row), timestamp: sent }
               })
               window.visible(records)
