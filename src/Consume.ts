@@ -107,8 +107,7 @@ const consumeOnce = <W, B, ESource, RSource, RTransform, ESink, RSink>(
     // partition has one batch in the job at a time (the broker's guarantee), so only batches
     // of different partitions ever overtake one another.
     const write = (batch: Batch) => Delivery.writeBatch(batch, pipeline.handle, target)
-    const commits = <E1, R1, E2, R2>(written: Stream.Stream<Effect.Effect<void, E2, R2>, E1, R1>) =>
-      Stream.mapEffect(written, (commit) => commit, { concurrency, unordered: true })
+    const commits = Stream.flattenEffect({ concurrency, unordered: true })
     if (limit === undefined) {
       return yield* batches.pipe(Stream.mapEffect(write, { concurrency, unordered: true }), commits, Stream.runDrain)
     }

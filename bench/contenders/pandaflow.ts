@@ -50,13 +50,15 @@ export const main = async (withCassandra: boolean): Promise<ChildFigures> => {
         write: (rows) =>
           Effect.tap(sink.write(rows), () =>
             Effect.sync(() => {
-              const records = rows.filter((row) => !warmUpRows.has(sink.key(row))).map((row) => {
-                const sent = sentAt.get(sink.key(row))
+              const records = []
+              for (const key of rows.map(sink.key)) {
+                if (warmUpRows.has(key)) continue
+                const sent = sentAt.get(key)
                 // A row whose record was not seen would count as 0 ms: fail the run instead.
-                if (sent === undefined) throw new Error(`bench: no record seen for row ${sink.key(row)}`)
-                sentAt.delete(sink.key(row))
-                return { key: sink.key(row), timestamp: sent }
-              })
+                if (sent === undefined) throw new Error(`bench: no record seen for row ${key}`)
+                sentAt.delete(key)
+                records.push({ key, timestamp: sent })
+              }
               window.visible(records)
             }))
       })
